@@ -1,0 +1,441 @@
+using System.Collections.Concurrent;
+using BookShelf.Grains.Interfaces;
+using BookShelf.Grains.Interfaces.Models;
+using Microsoft.Extensions.Options;
+
+namespace BookShelf.Gateway.Feed;
+
+/// <summary>
+/// This gateway node's side of the fan-out. It owns the node's single <see cref="IGatewayObserver"/>,
+/// subscribes to a group's <see cref="IUpdaterGrain"/> when the first local listener arrives and unsubscribes
+/// after the last leaves, renews the leases, and turns at-most-once, possibly reordered pushes into an exact
+/// sequence: it drops repeats, holds early events, and reads any gap from the feed. Each event is encoded
+/// once and handed to every local listener of its group in seq order.
+/// </summary>
+public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
+{
+    private readonly IGrainFactory _grains;
+    private readonly GatewayFeedOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<GatewayFeed> _logger;
+    private readonly ConcurrentDictionary<string, GroupFeed> _groups = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopping = new();
+    private IGatewayObserver? _self;
+    private Task _renewals = Task.CompletedTask;
+    private volatile bool _renewalsPaused;
+    private long _gapsFilled;
+    private long _eventsReceived;
+    private int _disposed;
+
+    /// <summary>Creates the feed side of a gateway node; call <see cref="Start"/> once the cluster client is connected.</summary>
+    public GatewayFeed(IGrainFactory grains, IOptions<GatewayFeedOptions> options, TimeProvider time, ILogger<GatewayFeed> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _grains = grains;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Raised after events reach local listeners: the group and how many events.</summary>
+    public event Action<string, int>? Delivered;
+
+    /// <summary>How many gaps were filled from a feed.</summary>
+    public long GapsFilled => Interlocked.Read(ref _gapsFilled);
+
+    /// <summary>How many pushed events arrived.</summary>
+    public long EventsReceived => Interlocked.Read(ref _eventsReceived);
+
+    /// <summary>Groups this node is subscribed to, with their local listener counts.</summary>
+    public IReadOnlyDictionary<string, int> ListenerCounts => _groups.ToDictionary(g => g.Key, g => g.Value.ListenerCount);
+
+    /// <summary>Creates the node's observer and starts renewing leases.</summary>
+    public void Start()
+    {
+        if (_self is not null)
+        {
+            return;
+        }
+
+        _self = _grains.CreateObjectReference<IGatewayObserver>(this);
+        _renewals = RenewLoopAsync(_stopping.Token);
+    }
+
+    /// <summary>
+    /// Adds a local listener to <paramref name="group"/>. With <paramref name="afterSeq"/>, first replays every
+    /// event after it (or calls <see cref="IFeedListener.OnReset"/> when the feed cannot), then live events.
+    /// Dispose the result to leave.
+    /// </summary>
+    public async Task<IAsyncDisposable> SubscribeAsync(string group, long? afterSeq, IFeedListener listener, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        if (!Groups.IsValid(group))
+        {
+            throw new ArgumentException($"'{group}' is not a group.", nameof(group));
+        }
+
+        var self = _self ?? throw new InvalidOperationException("The gateway feed is not started.");
+        while (true)
+        {
+            var feed = _groups.GetOrAdd(group, g => new GroupFeed(g, this));
+            if (await feed.AddAsync(self, listener, afterSeq, cancellationToken))
+            {
+                return new Subscription(feed, self, listener);
+            }
+        }
+    }
+
+    /// <summary>Stops renewing leases, as a node that hangs would (for tests of lease expiry).</summary>
+    internal void PauseRenewals() => _renewalsPaused = true;
+
+    /// <summary>Renews every lease now and fills any gap it reveals (the timer does this periodically).</summary>
+    internal async Task RenewAllAsync(CancellationToken cancellationToken)
+    {
+        var self = _self;
+        if (self is null || _renewalsPaused)
+        {
+            return;
+        }
+
+        foreach (var feed in _groups.Values)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                await feed.RenewAsync(self, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogRenewFailed(_logger, ex, feed.Name);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    Task IGatewayObserver.OnEventsAsync(string group, IReadOnlyList<FeedEvent> events)
+    {
+        Interlocked.Add(ref _eventsReceived, events.Count);
+        return _groups.TryGetValue(group, out var feed) ? feed.ReceiveAsync(events) : Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        try
+        {
+            await _renewals;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        if (_self is { } self)
+        {
+            foreach (var feed in _groups.Values)
+            {
+                try
+                {
+                    await _grains.GetGrain<IUpdaterGrain>(feed.Name).UnsubscribeAsync(self).WaitAsync(TimeSpan.FromSeconds(2));
+                }
+                catch (Exception ex)
+                {
+                    LogRenewFailed(_logger, ex, feed.Name);
+                }
+            }
+
+            _grains.DeleteObjectReference<IGatewayObserver>(self);
+        }
+
+        _stopping.Dispose();
+    }
+
+    private async Task RenewLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_options.RenewInterval, _time);
+        while (await timer.WaitForNextTickAsync(cancellationToken))
+        {
+            await RenewAllAsync(cancellationToken);
+        }
+    }
+
+    private sealed class Subscription(GroupFeed feed, IGatewayObserver self, IFeedListener listener) : IAsyncDisposable
+    {
+        private int _disposed;
+
+        public ValueTask DisposeAsync() =>
+            Interlocked.Exchange(ref _disposed, 1) == 0 ? new ValueTask(feed.RemoveAsync(self, listener)) : ValueTask.CompletedTask;
+    }
+
+    /// <summary>One group on this node: its position, the events that came early, and its local listeners.</summary>
+    private sealed class GroupFeed(string name, GatewayFeed owner)
+    {
+        private readonly SemaphoreSlim _gate = new(1, 1);
+        private readonly SortedDictionary<long, FeedEvent> _early = [];
+        private IFeedListener[] _listeners = [];
+        private long _last;
+        private bool _subscribed;
+        private bool _retired;
+
+        public string Name { get; } = name;
+
+        public int ListenerCount => _listeners.Length;
+
+        private IUpdaterGrain Updater => owner._grains.GetGrain<IUpdaterGrain>(Name);
+
+        public async Task<bool> AddAsync(IGatewayObserver self, IFeedListener listener, long? afterSeq, CancellationToken cancellationToken)
+        {
+            await _gate.WaitAsync(cancellationToken);
+            try
+            {
+                if (_retired)
+                {
+                    return false;
+                }
+
+                if (!_subscribed)
+                {
+                    _last = await Updater.SubscribeAsync(self);
+                    _early.Clear();
+                    _subscribed = true;
+                    LogSubscribed(owner._logger, Name, _last);
+                }
+
+                if (afterSeq is { } from)
+                {
+                    await ReplayAsync(listener, from);
+                }
+
+                _listeners = [.. _listeners, listener];
+                return true;
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        public async Task RemoveAsync(IGatewayObserver self, IFeedListener listener)
+        {
+            await _gate.WaitAsync();
+            try
+            {
+                _listeners = [.. _listeners.Where(l => !ReferenceEquals(l, listener))];
+                if (_listeners.Length > 0 || !_subscribed)
+                {
+                    return;
+                }
+
+                _subscribed = false;
+                _retired = true;
+                owner._groups.TryRemove(new KeyValuePair<string, GroupFeed>(Name, this));
+                LogUnsubscribed(owner._logger, Name);
+                try
+                {
+                    await Updater.UnsubscribeAsync(self);
+                }
+                catch (Exception ex)
+                {
+                    // The lease expires by itself.
+                    LogRenewFailed(owner._logger, ex, Name);
+                }
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        public async Task RenewAsync(IGatewayObserver self, CancellationToken cancellationToken)
+        {
+            await _gate.WaitAsync(cancellationToken);
+            try
+            {
+                if (!_subscribed)
+                {
+                    return;
+                }
+
+                // Renewing also re-subscribes after the updater moved to another silo; its last seq reveals
+                // any event whose push was lost.
+                var last = await Updater.SubscribeAsync(self);
+                if (last > _last)
+                {
+                    await CatchUpAsync(last);
+                }
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        public async Task ReceiveAsync(IReadOnlyList<FeedEvent> events)
+        {
+            await _gate.WaitAsync();
+            try
+            {
+                if (!_subscribed)
+                {
+                    return;
+                }
+
+                foreach (var e in events)
+                {
+                    if (e.Seq > _last)
+                    {
+                        _early.TryAdd(e.Seq, e);
+                    }
+                }
+
+                DrainEarly();
+                if (_early.Count > 0)
+                {
+                    await CatchUpAsync(_early.Keys.Last());
+                }
+            }
+            catch (Exception ex)
+            {
+                // The next push or renewal finds the gap again.
+                LogRenewFailed(owner._logger, ex, Name);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        /// <summary>Reads from the feed until this node has every event up to <paramref name="target"/>. Holds the gate.</summary>
+        private async Task CatchUpAsync(long target)
+        {
+            Interlocked.Increment(ref owner._gapsFilled);
+            LogGap(owner._logger, Name, _last, target);
+            while (_last < target)
+            {
+                var read = await Updater.ReadAsync(_last, owner._options.ReadBatch);
+                if (read.Reset)
+                {
+                    // This node fell further behind than the feed replays: every listener must reload.
+                    _last = read.LastSeq;
+                    foreach (var listener in _listeners)
+                    {
+                        listener.OnReset(Name, _last);
+                    }
+
+                    break;
+                }
+
+                if (read.Events.Count == 0)
+                {
+                    break;
+                }
+
+                foreach (var e in read.Events)
+                {
+                    if (e.Seq == _last + 1)
+                    {
+                        Deliver(e);
+                    }
+                }
+
+                DrainEarly();
+            }
+
+            foreach (var seq in _early.Keys.Where(s => s <= _last).ToList())
+            {
+                _early.Remove(seq);
+            }
+
+            DrainEarly();
+        }
+
+        /// <summary>Replays to one new listener what it missed after <paramref name="afterSeq"/>. Holds the gate.</summary>
+        private async Task ReplayAsync(IFeedListener listener, long afterSeq)
+        {
+            var from = afterSeq;
+            if (from > _last)
+            {
+                // Ahead of this node: fine if the feed really has it (the node's pushes are in flight);
+                // a seq the feed never had means the client's position is meaningless.
+                var probe = await Updater.ReadAsync(from, 0);
+                if (from > probe.LastSeq)
+                {
+                    listener.OnReset(Name, _last);
+                }
+
+                return;
+            }
+
+            while (from < _last)
+            {
+                var read = await Updater.ReadAsync(from, (int)Math.Min(owner._options.ReadBatch, _last - from));
+                if (read.Reset)
+                {
+                    listener.OnReset(Name, _last);
+                    return;
+                }
+
+                if (read.Events.Count == 0)
+                {
+                    return;
+                }
+
+                foreach (var e in read.Events)
+                {
+                    if (e.Seq == from + 1 && e.Seq <= _last)
+                    {
+                        listener.OnEvent(FeedFrame.Create(e));
+                        from = e.Seq;
+                    }
+                }
+            }
+        }
+
+        private void DrainEarly()
+        {
+            while (_early.Remove(_last + 1, out var next))
+            {
+                Deliver(next);
+            }
+        }
+
+        private void Deliver(FeedEvent e)
+        {
+            _last = e.Seq;
+            var frame = FeedFrame.Create(e);
+            foreach (var listener in _listeners)
+            {
+                try
+                {
+                    listener.OnEvent(frame);
+                }
+                catch (Exception ex)
+                {
+                    LogListenerFailed(owner._logger, ex, Name);
+                }
+            }
+
+            owner.Delivered?.Invoke(Name, _listeners.Length);
+        }
+    }
+
+    [LoggerMessage(3001, LogLevel.Debug, "Gateway subscribed to {Group} at seq {Seq}")]
+    private static partial void LogSubscribed(ILogger logger, string group, long seq);
+
+    [LoggerMessage(3002, LogLevel.Debug, "Gateway unsubscribed from {Group}")]
+    private static partial void LogUnsubscribed(ILogger logger, string group);
+
+    [LoggerMessage(3003, LogLevel.Debug, "Gateway filling {Group} from seq {From} to {To}")]
+    private static partial void LogGap(ILogger logger, string group, long from, long to);
+
+    [LoggerMessage(3004, LogLevel.Warning, "Gateway feed of {Group} could not reach its updater")]
+    private static partial void LogRenewFailed(ILogger logger, Exception exception, string group);
+
+    [LoggerMessage(3005, LogLevel.Warning, "A listener of {Group} failed")]
+    private static partial void LogListenerFailed(ILogger logger, Exception exception, string group);
+}

@@ -1,0 +1,17 @@
+namespace BookShelf.Gateway.Feed;
+
+/// <summary>
+/// A local subscriber of a group (a WebSocket connection, or a test). Called in seq order, never with a seq
+/// twice per subscription; calls must return quickly and never block.
+/// </summary>
+public interface IFeedListener
+{
+    /// <summary>The group's next event, with its frame encoded once for every listener on this node.</summary>
+    void OnEvent(FeedFrame frame);
+
+    /// <summary>
+    /// The feed cannot replay what this listener missed: it should reload the group's data. Events after
+    /// <paramref name="lastSeq"/> follow.
+    /// </summary>
+    void OnReset(string group, long lastSeq);
+}

@@ -1,0 +1,35 @@
+using BookShelf.Grains.Interfaces.Models;
+
+namespace BookShelf.Grains.Interfaces;
+
+/// <summary>
+/// One post, keyed by its id: its text, likes and comments, stored durably. Every change is acknowledged only
+/// once it is stored and its event is in the feed of the group it notifies.
+/// </summary>
+[Alias("BookShelf.IPostGrain")]
+public interface IPostGrain : IGrainWithIntegerKey
+{
+    /// <summary>Stores the post (idempotent for the same draft) and announces it to the site group.</summary>
+    [Alias("Create")]
+    Task<PostDetails> CreateAsync(PostDraft draft);
+
+    /// <summary>The post, or null when no post has this id.</summary>
+    [Alias("Get")]
+    Task<PostDetails?> GetAsync();
+
+    /// <summary>The post's comments, oldest first.</summary>
+    [Alias("GetComments")]
+    Task<IReadOnlyList<CommentDetails>> GetCommentsAsync();
+
+    /// <summary>Adds a comment and announces it to the post's group.</summary>
+    [Alias("AddComment")]
+    Task<CommentDetails> AddCommentAsync(string author, string text);
+
+    /// <summary>Likes the post for <paramref name="user"/>, or takes the like back; announces the new count.</summary>
+    [Alias("ToggleLike")]
+    Task<LikeResult> ToggleLikeAsync(string user);
+
+    /// <summary>Whether <paramref name="user"/> likes the post.</summary>
+    [Alias("Likes")]
+    Task<bool> LikesAsync(string user);
+}

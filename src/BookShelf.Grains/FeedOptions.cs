@@ -1,0 +1,34 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace BookShelf.Grains;
+
+/// <summary>Settings of the feeds and the fan-out (configuration section <c>Feed</c>).</summary>
+public sealed class FeedOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Feed";
+
+    /// <summary>Events per sealed feed page. Never change it once feeds are stored.</summary>
+    [Range(8, 4096)]
+    public int PageSize { get; set; } = 64;
+
+    /// <summary>How far back a reader may ask to replay; further back gets a reset.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxReplay { get; set; } = 1000;
+
+    /// <summary>How many recent event keys each feed remembers to make appends idempotent.</summary>
+    [Range(16, 100_000)]
+    public int DedupWindow { get; set; } = 1024;
+
+    /// <summary>How long a gateway's subscription lasts without renewal.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(45);
+
+    /// <summary>Ids each post writer takes at once.</summary>
+    [Range(1, 100_000)]
+    public int IdBlockSize { get; set; } = 100;
+
+    /// <summary>How often a post with undelivered events retries them.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan OutboxRetryInterval { get; set; } = TimeSpan.FromSeconds(2);
+}

@@ -1,0 +1,33 @@
+namespace BookShelf.Grains.Posts;
+
+/// <summary>A post as stored: content, likes, comments, and the outbox of events not yet confirmed by their feeds.</summary>
+[GenerateSerializer, Alias("BookShelf.PostState")]
+public sealed class PostState
+{
+    /// <summary>False until the post is created.</summary>
+    [Id(0)] public bool Exists { get; set; }
+
+    /// <summary>The author's user name.</summary>
+    [Id(1)] public string Author { get; set; } = "";
+
+    /// <summary>The title.</summary>
+    [Id(2)] public string Title { get; set; } = "";
+
+    /// <summary>The body.</summary>
+    [Id(3)] public string Body { get; set; } = "";
+
+    /// <summary>When it was created.</summary>
+    [Id(4)] public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>Users who like the post (lower-cased names).</summary>
+    [Id(5)] public HashSet<string> Likers { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Comments, oldest first.</summary>
+    [Id(6)] public List<CommentDetails> Comments { get; set; } = [];
+
+    /// <summary>Counts every like change, so each change's event has its own key.</summary>
+    [Id(7)] public long LikeChanges { get; set; }
+
+    /// <summary>Events stored with the change that raised them and not yet confirmed by their group's feed.</summary>
+    [Id(8)] public List<FeedEvent> Outbox { get; set; } = [];
+}

@@ -1,0 +1,49 @@
+using System.Net;
+using BookShelf.Grains;
+using BookShelf.Grains.Hosting;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using StackExchange.Redis;
+
+namespace BookShelf.Silo.Extensions;
+
+/// <summary>How a production silo is assembled: Redis membership, Redis grain state, the BookShelf grains.</summary>
+public static class SiloHostingExtensions
+{
+    /// <summary>Adds the Orleans silo configured from the <c>Orleans</c> and <c>Silo</c> sections.</summary>
+    public static WebApplicationBuilder AddBookShelfSilo(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<SiloOptions>()
+            .BindConfiguration(SiloOptions.Section)
+            .ValidateDataAnnotations()
+            .Validate(o => IPAddress.TryParse(o.AdvertisedIP, out var ip) && !ip.Equals(IPAddress.Any) && !ip.Equals(IPAddress.IPv6Any), "Silo:AdvertisedIP must be a routable IP address, not 0.0.0.0.")
+            .ValidateOnStart();
+        var silo = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
+        var redis = ConfigurationOptions.Parse(silo.Redis is { Length: > 0 } r ? r : "127.0.0.1:6379");
+        redis.AbortOnConnectFail = false;
+
+        builder.UseOrleans(orleans =>
+        {
+            orleans.Configure<ClusterOptions>(builder.Configuration.GetSection("Orleans"));
+            orleans.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
+            foreach (var name in new[] { StorageNames.Posts, StorageNames.Feeds, StorageNames.Users, StorageNames.Ids })
+            {
+                orleans.AddRedisGrainStorage(name, o => o.ConfigurationOptions = redis.Clone());
+            }
+
+            if (IPAddress.TryParse(silo.AdvertisedIP, out var ip))
+            {
+                orleans.ConfigureEndpoints(ip, silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: false);
+            }
+
+            orleans.Configure<ClusterMembershipOptions>(o =>
+            {
+                o.ProbeTimeout = silo.ProbeTimeout;
+                o.NumMissedProbesLimit = 2;
+                o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
+            });
+            orleans.AddBookShelfGrains();
+        });
+        return builder;
+    }
+}

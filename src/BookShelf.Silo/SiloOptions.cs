@@ -1,0 +1,30 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace BookShelf.Silo;
+
+/// <summary>Where this silo listens and how it reaches Redis (configuration section <c>Silo</c>).</summary>
+public sealed class SiloOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Silo";
+
+    /// <summary>Redis connection string for membership and grain state, e.g. <c>127.0.0.1:6390</c>.</summary>
+    [Required]
+    public string Redis { get; set; } = "";
+
+    /// <summary>The address other silos and gateways use to reach this silo (never 0.0.0.0).</summary>
+    [Required]
+    public string AdvertisedIP { get; set; } = "127.0.0.1";
+
+    /// <summary>Silo-to-silo port.</summary>
+    [Range(1, 65535)]
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Port gateways (Orleans clients) connect to.</summary>
+    [Range(1, 65535)]
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>Membership probe timeout: how fast a dead silo is noticed.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.200", "00:01:00")]
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
+}

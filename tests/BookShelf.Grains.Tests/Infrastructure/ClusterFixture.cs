@@ -1,0 +1,99 @@
+using System.Collections.Concurrent;
+using BookShelf.Grains.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using Orleans.Storage;
+using Orleans.TestingHost;
+
+namespace BookShelf.Grains.Tests.Infrastructure;
+
+/// <summary>
+/// An in-process cluster of three silos with the production grains, the production stream registration and
+/// shared in-memory storage under the production storage names. Failure detection is tuned to about a second.
+/// </summary>
+public class ClusterFixture : IAsyncLifetime
+{
+    private readonly ConcurrentDictionary<string, (byte[] Data, string ETag)> _store = new();
+    private readonly List<GatewayFeed> _gateways = [];
+
+    /// <summary>Silos started with the cluster.</summary>
+    protected virtual int SiloCount => 3;
+
+    /// <summary>Replay limit of the feeds in this cluster.</summary>
+    public virtual int MaxReplay => 100;
+
+    /// <summary>Lease duration of gateway subscriptions in this cluster.</summary>
+    public TimeSpan LeaseDuration { get; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>The cluster.</summary>
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    /// <summary>The test client's grain factory.</summary>
+    public IGrainFactory Grains => Cluster.Client;
+
+    /// <inheritdoc />
+    public async ValueTask InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder((short)SiloCount);
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddBookShelfGrains();
+            foreach (var name in new[] { StorageNames.Posts, StorageNames.Feeds, StorageNames.Users, StorageNames.Ids })
+            {
+                silo.Services.AddKeyedSingleton<IGrainStorage>(name, (sp, _) => new SharedMemoryGrainStorage(_store, sp.GetRequiredService<Serializer>()));
+            }
+
+            silo.Services.Configure<FeedOptions>(o =>
+            {
+                o.MaxReplay = MaxReplay;
+                o.LeaseDuration = LeaseDuration;
+                o.PageSize = 16;
+                o.IdBlockSize = 10;
+                o.OutboxRetryInterval = TimeSpan.FromMilliseconds(500);
+            });
+            silo.Services.Configure<ClusterMembershipOptions>(o =>
+            {
+                o.ProbeTimeout = TimeSpan.FromSeconds(1);
+                o.NumMissedProbesLimit = 2;
+                o.NumVotesForDeathDeclaration = 1;
+            });
+            silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
+        });
+        builder.ConfigureClient(client => client.Services.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10)));
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    /// <summary>A simulated gateway node: its own observer, renewing every <paramref name="renewEvery"/> (default 500 ms).</summary>
+    public GatewayFeed StartGateway(TimeSpan? renewEvery = null)
+    {
+        var options = Options.Create(new GatewayFeedOptions { RenewInterval = renewEvery ?? TimeSpan.FromMilliseconds(500), ReadBatch = 64 });
+        var gateway = new GatewayFeed(Grains, options, TimeProvider.System, NullLogger<GatewayFeed>.Instance);
+        gateway.Start();
+        lock (_gateways)
+        {
+            _gateways.Add(gateway);
+        }
+
+        return gateway;
+    }
+
+    /// <summary>Creates a post through the writer, as the HTTP API does.</summary>
+    public Task<PostDetails> CreatePostAsync(string title, string author = "alice") =>
+        Grains.GetGrain<IPostWriterGrain>(0).CreatePostAsync(new PostDraft(author, title, $"Body of {title}"));
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var gateway in _gateways)
+        {
+            await gateway.DisposeAsync();
+        }
+
+        await Cluster.DisposeAsync();
+        GC.SuppressFinalize(this);
+    }
+}

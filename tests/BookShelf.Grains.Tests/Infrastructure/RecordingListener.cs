@@ -1,0 +1,96 @@
+namespace BookShelf.Grains.Tests.Infrastructure;
+
+/// <summary>A local subscriber that records what it gets and lets a test wait for a condition on it.</summary>
+public sealed class RecordingListener : IFeedListener
+{
+    private readonly Lock _lock = new();
+    private readonly List<FeedEvent> _events = [];
+    private readonly List<(string Group, long LastSeq)> _resets = [];
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Everything received, in arrival order.</summary>
+    public IReadOnlyList<FeedEvent> Events
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _events];
+            }
+        }
+    }
+
+    /// <summary>Resets received.</summary>
+    public IReadOnlyList<(string Group, long LastSeq)> Resets
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _resets];
+            }
+        }
+    }
+
+    /// <summary>The post ids of received post events.</summary>
+    public IReadOnlyList<long> PostIds => [.. Events.Where(e => e.Kind == FeedEventKind.PostCreated).Select(e => e.PostId)];
+
+    /// <inheritdoc />
+    public void OnEvent(FeedFrame frame)
+    {
+        lock (_lock)
+        {
+            _events.Add(frame.Event);
+            Signal();
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnReset(string group, long lastSeq)
+    {
+        lock (_lock)
+        {
+            _resets.Add((group, lastSeq));
+            Signal();
+        }
+    }
+
+    /// <summary>Waits until <paramref name="condition"/> holds for the received events; fails naming <paramref name="what"/>.</summary>
+    public async Task WaitForAsync(Func<IReadOnlyList<FeedEvent>, bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            Task changed;
+            lock (_lock)
+            {
+                if (condition(_events))
+                {
+                    return;
+                }
+
+                changed = _changed.Task;
+            }
+
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero || await Task.WhenAny(changed, Task.Delay(left, TestContext.Current.CancellationToken)) != changed)
+            {
+                Assert.Fail($"Timed out waiting for {what}; received {Events.Count} event(s), last seq {Events.LastOrDefault()?.Seq}.");
+            }
+        }
+    }
+
+    /// <summary>Waits until every id in <paramref name="ids"/> was received.</summary>
+    public Task WaitForPostsAsync(IEnumerable<long> ids, string who, TimeSpan? timeout = null)
+    {
+        var wanted = ids.ToHashSet();
+        return WaitForAsync(events => wanted.IsSubsetOf(events.Where(e => e.Kind == FeedEventKind.PostCreated).Select(e => e.PostId)), $"{who} to receive {wanted.Count} post id(s)", timeout);
+    }
+
+    private void Signal()
+    {
+        var previous = _changed;
+        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        previous.TrySetResult();
+    }
+}

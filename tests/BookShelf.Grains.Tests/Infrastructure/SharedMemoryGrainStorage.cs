@@ -1,0 +1,71 @@
+using System.Collections.Concurrent;
+using Orleans.Runtime;
+using Orleans.Serialization;
+using Orleans.Storage;
+
+namespace BookShelf.Grains.Tests.Infrastructure;
+
+/// <summary>
+/// Grain storage for in-process test clusters that outlives any one silo: every silo of the process shares the
+/// same dictionary, so killing a silo loses nothing that was written (Orleans' memory storage keeps state in
+/// grains, which die with their silo). States are stored serialized and checked by ETag, like real storage.
+/// </summary>
+public sealed class SharedMemoryGrainStorage(ConcurrentDictionary<string, (byte[] Data, string ETag)> store, Serializer serializer) : IGrainStorage
+{
+    private static string Key(string stateName, GrainId grainId) => $"{stateName}|{grainId}";
+
+    /// <inheritdoc />
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        if (store.TryGetValue(Key(stateName, grainId), out var entry))
+        {
+            grainState.State = serializer.Deserialize<T>(entry.Data);
+            grainState.ETag = entry.ETag;
+            grainState.RecordExists = true;
+        }
+        else
+        {
+            grainState.State = Activator.CreateInstance<T>();
+            grainState.ETag = null;
+            grainState.RecordExists = false;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var key = Key(stateName, grainId);
+        var data = serializer.SerializeToArray(grainState.State);
+        var etag = Guid.NewGuid().ToString("N");
+        lock (store)
+        {
+            var current = store.TryGetValue(key, out var entry) ? entry.ETag : null;
+            if (current != grainState.ETag)
+            {
+                throw new InconsistentStateException($"ETag mismatch for {key}", current, grainState.ETag);
+            }
+
+            store[key] = (data, etag);
+        }
+
+        grainState.ETag = etag;
+        grainState.RecordExists = true;
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        lock (store)
+        {
+            store.TryRemove(Key(stateName, grainId), out _);
+        }
+
+        grainState.ETag = null;
+        grainState.RecordExists = false;
+        grainState.State = Activator.CreateInstance<T>();
+        return Task.CompletedTask;
+    }
+}
