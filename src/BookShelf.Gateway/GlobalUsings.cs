@@ -1,1 +1,3 @@
+global using BookShelf.Grains.Interfaces;
+global using BookShelf.Grains.Interfaces.Models;
 global using Microsoft.Extensions.Logging;

@@ -1,7 +1,26 @@
+using BookShelf.Gateway.Apis;
+using BookShelf.Gateway.Extensions;
+using BookShelf.Gateway.WebSockets;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddBookShelfGateway();
+
 var app = builder.Build();
-app.MapGet("/healthz", () => "ok");
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseStaticFiles();
+app.UseWebSockets();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+app.MapUpdateNotice();
+app.MapAccountsApi();
+app.MapPostsApi();
+app.MapRazorPages();
 app.Run();
 
-/// <summary>The gateway host (public for the test host).</summary>
+/// <summary>The gateway host (visible to the test host).</summary>
 public partial class Program;

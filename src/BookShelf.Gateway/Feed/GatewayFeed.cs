@@ -212,6 +212,7 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
                 }
 
                 _listeners = [.. _listeners, listener];
+                listener.OnSubscribed(Name, _last);
                 return true;
             }
             finally

@@ -10,6 +10,12 @@ public interface IFeedListener
     void OnEvent(FeedFrame frame);
 
     /// <summary>
+    /// The listener is live: it has every event up to <paramref name="lastSeq"/> (replayed or not asked for), and
+    /// later events follow.
+    /// </summary>
+    void OnSubscribed(string group, long lastSeq);
+
+    /// <summary>
     /// The feed cannot replay what this listener missed: it should reload the group's data. Events after
     /// <paramref name="lastSeq"/> follow.
     /// </summary>

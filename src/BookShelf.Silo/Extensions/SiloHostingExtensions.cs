@@ -24,7 +24,11 @@ public static class SiloHostingExtensions
 
         builder.UseOrleans(orleans =>
         {
-            orleans.Configure<ClusterOptions>(builder.Configuration.GetSection("Orleans"));
+            orleans.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = builder.Configuration["Orleans:ClusterId"] ?? "bookshelf";
+                o.ServiceId = builder.Configuration["Orleans:ServiceId"] ?? "bookshelf";
+            });
             orleans.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
             foreach (var name in new[] { StorageNames.Posts, StorageNames.Feeds, StorageNames.Users, StorageNames.Ids })
             {

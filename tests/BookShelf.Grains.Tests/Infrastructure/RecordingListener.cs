@@ -46,6 +46,11 @@ public sealed class RecordingListener : IFeedListener
     }
 
     /// <inheritdoc />
+    public void OnSubscribed(string group, long lastSeq)
+    {
+    }
+
+    /// <inheritdoc />
     public void OnReset(string group, long lastSeq)
     {
         lock (_lock)

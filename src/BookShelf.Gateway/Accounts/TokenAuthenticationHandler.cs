@@ -1,0 +1,36 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace BookShelf.Gateway.Accounts;
+
+/// <summary>Authenticates <c>Authorization: Bearer &lt;token&gt;</c> requests with tokens from <c>POST /api/tokens</c>.</summary>
+public sealed class TokenAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    AccountService accounts) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    /// <summary>The scheme name.</summary>
+    public const string SchemeName = "Bearer";
+
+    /// <inheritdoc />
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
+        var user = accounts.ReadToken(header["Bearer ".Length..].Trim());
+        if (user is null)
+        {
+            return Task.FromResult(AuthenticateResult.Fail("The token is invalid or expired."));
+        }
+
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, user)], SchemeName);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+    }
+}

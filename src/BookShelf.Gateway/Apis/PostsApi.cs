@@ -1,0 +1,108 @@
+using System.Security.Claims;
+using BookShelf.Gateway.Posts;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace BookShelf.Gateway.Apis;
+
+/// <summary><c>/api/posts</c>: create, list, read; likes and comments. Writes need a signed-in user.</summary>
+public static class PostsApi
+{
+    /// <summary>Maps the post endpoints.</summary>
+    public static IEndpointRouteBuilder MapPostsApi(this IEndpointRouteBuilder app)
+    {
+        var posts = app.MapGroup("/api/posts");
+        posts.MapGet("/", ListPostsAsync);
+        posts.MapGet("/{id:long}", GetPostAsync);
+        posts.MapGet("/{id:long}/comments", GetCommentsAsync);
+        posts.MapPost("/", CreatePostAsync).RequireAuthorization();
+        posts.MapPost("/{id:long}/comments", AddCommentAsync).RequireAuthorization();
+        posts.MapPost("/{id:long}/likes", ToggleLikeAsync).RequireAuthorization();
+        return app;
+    }
+
+    /// <summary>Newest first; <c>before</c> is the <c>next_before</c> of the previous page.</summary>
+    public static async Task<Results<Ok<PostPage>, ValidationProblem>> ListPostsAsync(PostService posts, long? before, int? limit)
+    {
+        if (before < 0 || limit is < 1 or > PostService.MaxPageSize)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                [before < 0 ? "before" : "limit"] = [before < 0 ? "before must be a seq from a previous page." : $"limit is 1 to {PostService.MaxPageSize}."],
+            });
+        }
+
+        return TypedResults.Ok(await posts.ListAsync(before ?? 0, limit ?? 20));
+    }
+
+    /// <summary>One post, or 404.</summary>
+    public static async Task<Results<Ok<PostDetails>, ProblemHttpResult>> GetPostAsync(long id, PostService posts) =>
+        await posts.GetAsync(id) is { } post ? TypedResults.Ok(post) : NotFound(id);
+
+    /// <summary>A post's comments, oldest first, or 404.</summary>
+    public static async Task<Results<Ok<IReadOnlyList<CommentDetails>>, ProblemHttpResult>> GetCommentsAsync(long id, PostService posts) =>
+        await posts.GetCommentsAsync(id) is { } comments ? TypedResults.Ok(comments) : NotFound(id);
+
+    /// <summary>Creates a post: 201 with the post once it is stored and announced.</summary>
+    public static async Task<Results<Created<PostDetails>, ValidationProblem, ProblemHttpResult>> CreatePostAsync(PostRequest request, PostService posts, RateLimits limits, HttpContext context, ClaimsPrincipal user)
+    {
+        var errors = Validate(("title", request.Title, PostRules.MaxTitleLength), ("body", request.Body, PostRules.MaxBodyLength));
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        if (!limits.TryWrite(user.Identity!.Name, context.Connection.RemoteIpAddress?.ToString()))
+        {
+            return AccountsApi.TooMany(context, limits);
+        }
+
+        var post = await posts.CreateAsync(user.Identity.Name!, request.Title!, request.Body!);
+        return TypedResults.Created($"/api/posts/{post.Id}", post);
+    }
+
+    /// <summary>Adds a comment: 201, 400, 404.</summary>
+    public static async Task<Results<Created<CommentDetails>, ValidationProblem, ProblemHttpResult>> AddCommentAsync(long id, CommentRequest request, PostService posts, RateLimits limits, HttpContext context, ClaimsPrincipal user)
+    {
+        var errors = Validate(("text", request.Text, PostRules.MaxCommentLength));
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        if (!limits.TryWrite(user.Identity!.Name, context.Connection.RemoteIpAddress?.ToString()))
+        {
+            return AccountsApi.TooMany(context, limits);
+        }
+
+        var comment = await posts.CommentAsync(id, user.Identity.Name!, request.Text!);
+        return TypedResults.Created($"/api/posts/{id}/comments/{comment.Id}", comment);
+    }
+
+    /// <summary>Likes the post, or takes the like back: 200 with the new state, 404.</summary>
+    public static async Task<Results<Ok<LikeResult>, ProblemHttpResult>> ToggleLikeAsync(long id, PostService posts, RateLimits limits, HttpContext context, ClaimsPrincipal user)
+    {
+        if (!limits.TryWrite(user.Identity!.Name, context.Connection.RemoteIpAddress?.ToString()))
+        {
+            return AccountsApi.TooMany(context, limits);
+        }
+
+        return TypedResults.Ok(await posts.ToggleLikeAsync(id, user.Identity.Name!));
+    }
+
+    private static Dictionary<string, string[]> Validate(params (string Field, string? Value, int Max)[] fields)
+    {
+        var errors = new Dictionary<string, string[]>();
+        foreach (var (field, value, max) in fields)
+        {
+            if (PostRules.CheckText(field, value, max) is { } error)
+            {
+                errors[field] = [error.Message];
+            }
+        }
+
+        return errors;
+    }
+
+    private static ProblemHttpResult NotFound(long id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"There is no post {id}.");
+}

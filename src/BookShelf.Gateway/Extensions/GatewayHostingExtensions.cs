@@ -1,0 +1,109 @@
+using System.Text.Json;
+using BookShelf.Gateway.Accounts;
+using BookShelf.Gateway.Feed;
+using BookShelf.Gateway.Options;
+using BookShelf.Gateway.Posts;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
+using Orleans.Configuration;
+using GatewayOptions = BookShelf.Gateway.Options.GatewayOptions;
+using StackExchange.Redis;
+
+namespace BookShelf.Gateway.Extensions;
+
+/// <summary>How a gateway node is assembled: the Orleans client, the feed, accounts, the APIs' services.</summary>
+public static partial class GatewayHostingExtensions
+{
+    /// <summary>The authentication scheme that picks bearer tokens or the sign-in cookie.</summary>
+    public const string SmartScheme = "CookieOrBearer";
+
+    /// <summary>Adds everything a gateway node needs, configured from the <c>Orleans</c> and <c>Gateway</c> sections.</summary>
+    public static WebApplicationBuilder AddBookShelfGateway(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<GatewayFeedOptions>().BindConfiguration(GatewayFeedOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        var settings = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
+        var redis = ConfigurationOptions.Parse(settings.Redis is { Length: > 0 } r ? r : "127.0.0.1:6379");
+        redis.AbortOnConnectFail = false;
+
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = builder.Configuration["Orleans:ClusterId"] ?? "bookshelf";
+                o.ServiceId = builder.Configuration["Orleans:ServiceId"] ?? "bookshelf";
+            });
+            client.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = settings.GrainCallTimeout + TimeSpan.FromSeconds(1));
+            client.UseConnectionRetryFilter(async (exception, cancellationToken) =>
+            {
+                // Silos may start after the gateway: keep trying until they are up or we are stopped.
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                return !cancellationToken.IsCancellationRequested;
+            });
+        });
+
+        builder.Services.TryAddSingletonTimeProvider();
+        builder.Services.AddSingleton<GatewayFeed>();
+        builder.Services.AddHostedService<GatewayFeedService>();
+        builder.Services.AddSingleton<AccountService>();
+        builder.Services.AddSingleton<PostService>();
+        builder.Services.AddSingleton<RateLimits>();
+
+        // Every gateway shares one key ring in Redis, so cookies and tokens work on all of them.
+        builder.Services.AddDataProtection()
+            .SetApplicationName("BookShelf")
+            .PersistKeysToStackExchangeRedis(() => ConnectionMultiplexer.Connect(redis.Clone()).GetDatabase(), "bookshelf:dataprotection-keys");
+
+        builder.Services.AddAuthentication(SmartScheme)
+            .AddPolicyScheme(SmartScheme, "Cookie or bearer token", o => o.ForwardDefaultSelector = context =>
+                context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+                    ? TokenAuthenticationHandler.SchemeName
+                    : CookieAuthenticationDefaults.AuthenticationScheme)
+            .AddCookie(o =>
+            {
+                o.LoginPath = "/signin";
+                o.LogoutPath = "/signout";
+                o.Cookie.Name = "bookshelf";
+                o.Cookie.HttpOnly = true;
+                o.Cookie.SameSite = SameSiteMode.Lax;
+                o.SlidingExpiration = true;
+                o.Events.OnRedirectToLogin = context => ApiAware(context, StatusCodes.Status401Unauthorized);
+                o.Events.OnRedirectToAccessDenied = context => ApiAware(context, StatusCodes.Status403Forbidden);
+            })
+            .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(TokenAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorization();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
+        builder.Services.AddRazorPages(o => o.Conventions.AuthorizePage("/Posts/New"));
+        builder.Services.AddHealthChecks().AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);
+        return builder;
+    }
+
+    private static void TryAddSingletonTimeProvider(this IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(TimeProvider)))
+        {
+            services.AddSingleton(TimeProvider.System);
+        }
+    }
+
+    /// <summary>APIs answer 401/403 as problem details; pages redirect to sign in.</summary>
+    private static Task ApiAware(Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> context, int status)
+    {
+        if (context.Request.Path.StartsWithSegments("/api"))
+        {
+            context.Response.StatusCode = status;
+            return context.HttpContext.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context.HttpContext,
+                ProblemDetails = { Status = status, Title = status == 401 ? "Sign in required" : "Forbidden", Detail = status == 401 ? "Send 'Authorization: Bearer <token>' (POST /api/tokens) or sign in." : "You may not do this." },
+            }).AsTask();
+        }
+
+        context.Response.Redirect(context.RedirectUri);
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,68 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace BookShelf.Gateway.Options;
+
+/// <summary>The gateway node's settings (configuration section <c>Gateway</c>).</summary>
+public sealed class GatewayOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Gateway";
+
+    /// <summary>Redis connection string: cluster membership and the shared sign-in keys.</summary>
+    [Required]
+    public string Redis { get; set; } = "";
+
+    /// <summary>
+    /// Origins (<c>scheme://host[:port]</c>) whose pages may open the WebSocket. Empty: only the gateway's own
+    /// origin. Requests without an Origin header (scripts) are allowed.
+    /// </summary>
+    public string[] AllowedOrigins { get; set; } = [];
+
+    /// <summary>Largest client WebSocket message, in bytes.</summary>
+    [Range(64, 1024 * 1024)]
+    public int MaxMessageBytes { get; set; } = 4096;
+
+    /// <summary>Most groups one connection may subscribe to.</summary>
+    [Range(1, 10_000)]
+    public int MaxSubscriptionsPerConnection { get; set; } = 32;
+
+    /// <summary>Frames queued for one connection before it counts as too slow and is closed with a resume hint.</summary>
+    [Range(1, 100_000)]
+    public int SendQueueLimit { get; set; } = 512;
+
+    /// <summary>How often the server pings each connection.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a connection may leave a ping unanswered before it is closed.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan PingTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Lifetime of bearer tokens from <c>POST /api/tokens</c>.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
+    public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>Sign-in attempts allowed per user name in each window.</summary>
+    [Range(1, 100_000)]
+    public int SignInPermitLimit { get; set; } = 10;
+
+    /// <summary>Sign-in attempts allowed per client address in each window.</summary>
+    [Range(1, 1_000_000)]
+    public int SignInPermitLimitPerAddress { get; set; } = 100;
+
+    /// <summary>Writes (posts, comments, likes) allowed per user in each window.</summary>
+    [Range(1, 1_000_000)]
+    public int WritePermitLimit { get; set; } = 60;
+
+    /// <summary>Writes allowed per client address in each window.</summary>
+    [Range(1, 1_000_000)]
+    public int WritePermitLimitPerAddress { get; set; } = 600;
+
+    /// <summary>The rate limit window.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan RateLimitWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Timeout of a grain call made for an HTTP request; past it the request fails with 503.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
+    public TimeSpan GrainCallTimeout { get; set; } = TimeSpan.FromSeconds(5);
+}

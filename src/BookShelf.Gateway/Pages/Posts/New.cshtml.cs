@@ -1,0 +1,50 @@
+using BookShelf.Gateway.Posts;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace BookShelf.Gateway.Pages.Posts;
+
+/// <summary>The new-post form (signed-in users only; see the page conventions).</summary>
+public sealed class NewModel(PostService posts, RateLimits limits) : PageModel
+{
+    /// <summary>The title.</summary>
+    [BindProperty]
+    public string? Title { get; set; }
+
+    /// <summary>The body.</summary>
+    [BindProperty]
+    public string? Body { get; set; }
+
+    /// <summary>Field errors.</summary>
+    public Dictionary<string, string> Errors { get; } = [];
+
+    /// <summary>Shows the form.</summary>
+    public void OnGet()
+    {
+    }
+
+    /// <summary>Publishes the post and shows it.</summary>
+    public async Task<IActionResult> OnPostAsync()
+    {
+        foreach (var (field, value, max) in new[] { ("title", Title, PostRules.MaxTitleLength), ("body", Body, PostRules.MaxBodyLength) })
+        {
+            if (PostRules.CheckText(field, value, max) is { } error)
+            {
+                Errors[field] = error.Message;
+            }
+        }
+
+        if (Errors.Count > 0)
+        {
+            return Page();
+        }
+
+        if (!limits.TryWrite(User.Identity!.Name, HttpContext.Connection.RemoteIpAddress?.ToString()))
+        {
+            return StatusCode(StatusCodes.Status429TooManyRequests);
+        }
+
+        var post = await posts.CreateAsync(User.Identity.Name!, Title!, Body!);
+        return Redirect($"/posts/{post.Id}");
+    }
+}

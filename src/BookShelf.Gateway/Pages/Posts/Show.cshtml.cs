@@ -1,0 +1,78 @@
+using BookShelf.Gateway.Posts;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace BookShelf.Gateway.Pages.Posts;
+
+/// <summary>A post with its comments and like button; comments and likes appear live.</summary>
+public sealed class ShowModel(PostService posts, RateLimits limits) : PageModel
+{
+    /// <summary>The post id from the route.</summary>
+    [BindProperty(SupportsGet = true)]
+    public long Id { get; set; }
+
+    /// <summary>The comment being written.</summary>
+    [BindProperty]
+    public string? Text { get; set; }
+
+    /// <summary>What was wrong with the comment.</summary>
+    public string? Error { get; private set; }
+
+    /// <summary>The post as shown.</summary>
+    public PostView View { get; private set; } = null!;
+
+    /// <summary>Shows the post.</summary>
+    public async Task<IActionResult> OnGetAsync() => await LoadAsync() ? Page() : NotFound();
+
+    /// <summary>Toggles the reader's like.</summary>
+    public async Task<IActionResult> OnPostLikeAsync()
+    {
+        if (User.Identity?.IsAuthenticated != true)
+        {
+            return Challenge();
+        }
+
+        if (!limits.TryWrite(User.Identity!.Name, HttpContext.Connection.RemoteIpAddress?.ToString()))
+        {
+            return StatusCode(StatusCodes.Status429TooManyRequests);
+        }
+
+        await posts.ToggleLikeAsync(Id, User.Identity.Name!);
+        return RedirectToPage(new { Id });
+    }
+
+    /// <summary>Adds the reader's comment.</summary>
+    public async Task<IActionResult> OnPostCommentAsync()
+    {
+        if (User.Identity?.IsAuthenticated != true)
+        {
+            return Challenge();
+        }
+
+        if (PostRules.CheckText("text", Text, PostRules.MaxCommentLength) is { } invalid)
+        {
+            Error = invalid.Message;
+            return await LoadAsync() ? Page() : NotFound();
+        }
+
+        if (!limits.TryWrite(User.Identity!.Name, HttpContext.Connection.RemoteIpAddress?.ToString()))
+        {
+            return StatusCode(StatusCodes.Status429TooManyRequests);
+        }
+
+        await posts.CommentAsync(Id, User.Identity.Name!, Text!);
+        return RedirectToPage(new { Id });
+    }
+
+    private async Task<bool> LoadAsync()
+    {
+        var view = await posts.GetViewAsync(Id, User.Identity?.Name);
+        if (view is null)
+        {
+            return false;
+        }
+
+        View = view;
+        return true;
+    }
+}
