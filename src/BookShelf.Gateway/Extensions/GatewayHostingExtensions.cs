@@ -44,6 +44,17 @@ public static partial class GatewayHostingExtensions
             });
         });
 
+        if (settings.SocketSendBufferBytes > 0)
+        {
+            // Accepted sockets inherit SO_SNDBUF from the listening socket.
+            builder.WebHost.UseSockets(o => o.CreateBoundListenSocket = endpoint =>
+            {
+                var socket = Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
+                socket.SendBufferSize = settings.SocketSendBufferBytes;
+                return socket;
+            });
+        }
+
         builder.Services.TryAddSingletonTimeProvider();
         builder.Services.AddSingleton<GatewayFeed>();
         builder.Services.AddHostedService<GatewayFeedService>();

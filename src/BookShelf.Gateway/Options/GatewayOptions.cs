@@ -30,6 +30,13 @@ public sealed class GatewayOptions
     [Range(1, 100_000)]
     public int SendQueueLimit { get; set; } = 512;
 
+    /// <summary>
+    /// SO_SNDBUF of accepted connections in bytes (0: the OS default, which autotunes up to megabytes). A small
+    /// value caps the kernel memory a stalled client can pin and makes <see cref="SendQueueLimit"/> bite sooner.
+    /// </summary>
+    [Range(0, 64 * 1024 * 1024)]
+    public int SocketSendBufferBytes { get; set; }
+
     /// <summary>How often the server pings each connection.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(15);

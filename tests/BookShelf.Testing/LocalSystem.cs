@@ -1,0 +1,248 @@
+using System.Reflection;
+
+namespace BookShelf.Testing;
+
+/// <summary>
+/// The real system on loopback, as separate processes: a redis-server (append-only file on), silos and gateways
+/// built from this repository, each on free ports. Processes can be killed (SIGKILL), stopped (SIGTERM) and
+/// started again. Everything it started is ended on dispose.
+/// </summary>
+public sealed class LocalSystem : IAsyncDisposable
+{
+    private readonly List<SiloNode> _silos = [];
+    private readonly List<GatewayNode> _gateways = [];
+    private readonly string _clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
+
+    private LocalSystem(string directory, int redisPort, LocalSystemOptions options)
+    {
+        Directory = directory;
+        RedisPort = redisPort;
+        Options = options;
+    }
+
+    /// <summary>Where logs and Redis data go.</summary>
+    public string Directory { get; }
+
+    /// <summary>The Redis port.</summary>
+    public int RedisPort { get; }
+
+    /// <summary>How the system was configured.</summary>
+    public LocalSystemOptions Options { get; }
+
+    /// <summary>The Redis process.</summary>
+    public ManagedProcess Redis { get; private set; } = null!;
+
+    /// <summary>Silos started so far (dead ones included).</summary>
+    public IReadOnlyList<SiloNode> Silos => _silos;
+
+    /// <summary>Gateways started so far (dead ones included).</summary>
+    public IReadOnlyList<GatewayNode> Gateways => _gateways;
+
+    /// <summary>The repository root (where BookShelf.Orleans.sln is).</summary>
+    public static string RepositoryRoot { get; } = FindRoot();
+
+    /// <summary>Starts Redis, the silos and the gateways, and waits until every one is ready.</summary>
+    public static async Task<LocalSystem> StartAsync(LocalSystemOptions options)
+    {
+        var directory = Path.Combine(RepositoryRoot, ".data", "tests", $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}");
+        System.IO.Directory.CreateDirectory(directory);
+        var system = new LocalSystem(directory, Ports.Free(), options);
+        try
+        {
+            await system.StartRedisAsync();
+            for (var i = 0; i < options.Silos; i++)
+            {
+                system.StartSilo();
+            }
+
+            foreach (var silo in system._silos)
+            {
+                await system.WaitReadyAsync(silo.Process, silo.HttpPort);
+            }
+
+            for (var i = 0; i < options.Gateways; i++)
+            {
+                await system.StartGatewayAsync();
+            }
+        }
+        catch
+        {
+            await system.DisposeAsync();
+            throw;
+        }
+
+        return system;
+    }
+
+    /// <summary>Starts redis-server with AOF on the system's port and data folder (again, after a stop).</summary>
+    public async Task StartRedisAsync()
+    {
+        var data = Path.Combine(Directory, "redis");
+        System.IO.Directory.CreateDirectory(data);
+        Redis = ManagedProcess.Start("redis", "redis-server",
+            ["--bind", "127.0.0.1", "--port", RedisPort.ToString(), "--dir", data, "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "yes"],
+            Path.Combine(Directory, "redis.log"));
+        await Poll.UntilAsync(async () =>
+        {
+            using var client = new System.Net.Sockets.TcpClient();
+            await client.ConnectAsync("127.0.0.1", RedisPort);
+            return true;
+        }, TimeSpan.FromSeconds(10), $"redis-server on port {RedisPort}");
+    }
+
+    /// <summary>Starts one more silo (not waiting for it).</summary>
+    public SiloNode StartSilo()
+    {
+        var index = _silos.Count;
+        var httpPort = Ports.Free();
+        var siloPort = Ports.Free();
+        var gatewayPort = Ports.Free();
+        var args = new List<string>
+        {
+            Path.Combine(RepositoryRoot, "src", "BookShelf.Silo", "bin", Configuration, "net10.0", "BookShelf.Silo.dll"),
+            "--urls", $"http://127.0.0.1:{httpPort}",
+            "--Orleans:ClusterId", _clusterId, "--Orleans:ServiceId", _clusterId,
+            "--Silo:Redis", $"127.0.0.1:{RedisPort}", "--Silo:AdvertisedIP", "127.0.0.1",
+            "--Silo:SiloPort", siloPort.ToString(), "--Silo:GatewayPort", gatewayPort.ToString(),
+            "--Silo:ProbeTimeout", "00:00:01",
+            "--Logging:LogLevel:Default", "Warning",
+        };
+        args.AddRange(Options.SiloArguments);
+        var node = new SiloNode(index, httpPort, ManagedProcess.Start($"silo-{index}", "dotnet", args, Path.Combine(Directory, $"silo-{index}.log")));
+        _silos.Add(node);
+        return node;
+    }
+
+    /// <summary>Starts one more gateway and waits until it is ready.</summary>
+    public async Task<GatewayNode> StartGatewayAsync(int? port = null, IReadOnlyList<string>? extraArguments = null)
+    {
+        var index = _gateways.Count;
+        var httpPort = port ?? Ports.Free();
+        var node = new GatewayNode(index, httpPort, StartGatewayProcess(index, httpPort, extraArguments));
+        _gateways.Add(node);
+        await WaitReadyAsync(node.Process, httpPort);
+        return node;
+    }
+
+    /// <summary>Starts a gateway process again on the same port (after a kill) and waits until it is ready.</summary>
+    public async Task RestartGatewayAsync(GatewayNode node)
+    {
+        node.Process = StartGatewayProcess(node.Index, node.HttpPort);
+        await WaitReadyAsync(node.Process, node.HttpPort);
+    }
+
+    /// <summary>Waits until a process answers <c>/readyz</c>.</summary>
+    public Task WaitReadyAsync(ManagedProcess process, int httpPort) =>
+        Poll.UntilAsync(async () =>
+        {
+            if (!process.IsRunning)
+            {
+                throw new InvalidOperationException($"{process.Name} exited before it was ready:\n{process.Tail()}");
+            }
+
+            using var response = await _http.GetAsync(new Uri($"http://127.0.0.1:{httpPort}/readyz"));
+            return response.IsSuccessStatusCode;
+        }, TimeSpan.FromSeconds(90), $"{process.Name} to answer /readyz");
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var gateway in _gateways)
+        {
+            await gateway.Process.DisposeAsync();
+        }
+
+        foreach (var silo in _silos)
+        {
+            await silo.Process.DisposeAsync();
+        }
+
+        if (Redis is not null)
+        {
+            await Redis.DisposeAsync();
+        }
+
+        _http.Dispose();
+    }
+
+    private ManagedProcess StartGatewayProcess(int index, int httpPort, IReadOnlyList<string>? extraArguments = null)
+    {
+        var args = new List<string>
+        {
+            Path.Combine(RepositoryRoot, "src", "BookShelf.Gateway", "bin", Configuration, "net10.0", "BookShelf.Gateway.dll"),
+            "--urls", $"http://127.0.0.1:{httpPort}",
+            "--contentRoot", Path.Combine(RepositoryRoot, "src", "BookShelf.Gateway"),
+            "--Orleans:ClusterId", _clusterId, "--Orleans:ServiceId", _clusterId,
+            "--Gateway:Redis", $"127.0.0.1:{RedisPort}",
+            "--Logging:LogLevel:Default", "Warning",
+        };
+        args.AddRange(Options.GatewayArguments);
+        args.AddRange(extraArguments ?? []);
+        return ManagedProcess.Start($"gateway-{index}", "dotnet", args, Path.Combine(Directory, $"gateway-{index}-{DateTime.UtcNow:HHmmssfff}.log"));
+    }
+
+    private static string Configuration =>
+        typeof(LocalSystem).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "BookShelf.Orleans.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("BookShelf.Orleans.sln not found above " + AppContext.BaseDirectory);
+    }
+}
+
+/// <summary>How many processes a <see cref="LocalSystem"/> starts, and extra configuration for them.</summary>
+public sealed record LocalSystemOptions
+{
+    /// <summary>Silos to start.</summary>
+    public int Silos { get; init; } = 1;
+
+    /// <summary>Gateways to start.</summary>
+    public int Gateways { get; init; } = 1;
+
+    /// <summary>Extra command-line configuration for every silo, e.g. <c>--Feed:MaxReplay 20</c>.</summary>
+    public IReadOnlyList<string> SiloArguments { get; init; } = [];
+
+    /// <summary>Extra command-line configuration for every gateway.</summary>
+    public IReadOnlyList<string> GatewayArguments { get; init; } = [];
+}
+
+/// <summary>A silo process of a <see cref="LocalSystem"/>.</summary>
+public sealed class SiloNode(int index, int httpPort, ManagedProcess process)
+{
+    /// <summary>Its position in <see cref="LocalSystem.Silos"/>.</summary>
+    public int Index { get; } = index;
+
+    /// <summary>Its health endpoint's port.</summary>
+    public int HttpPort { get; } = httpPort;
+
+    /// <summary>The process.</summary>
+    public ManagedProcess Process { get; set; } = process;
+}
+
+/// <summary>A gateway process of a <see cref="LocalSystem"/>.</summary>
+public sealed class GatewayNode(int index, int httpPort, ManagedProcess process)
+{
+    /// <summary>Its position in <see cref="LocalSystem.Gateways"/>.</summary>
+    public int Index { get; } = index;
+
+    /// <summary>Its HTTP port.</summary>
+    public int HttpPort { get; } = httpPort;
+
+    /// <summary>Its base address.</summary>
+    public Uri BaseAddress => new($"http://127.0.0.1:{HttpPort}/");
+
+    /// <summary>Its WebSocket endpoint.</summary>
+    public Uri WebSocketUri(string query = "") => new($"ws://127.0.0.1:{HttpPort}/ws/update_notice/{query}");
+
+    /// <summary>The process (replaced on restart).</summary>
+    public ManagedProcess Process { get; set; } = process;
+}
