@@ -1,0 +1,73 @@
+using System.Text.RegularExpressions;
+
+namespace BookShelf.Gateway.Tests;
+
+[Collection(GatewayCollection.Name)]
+public sealed partial class PagesTests(GatewayFixture fixture)
+{
+    [Fact]
+    public async Task NewPostFormRedirectsAnonymousVisitorsToSignIn()
+    {
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = fixture.Gateway.BaseAddress };
+        using var response = await http.GetAsync(new Uri("/posts/new", UriKind.Relative), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        Assert.StartsWith("/signin", response.Headers.Location!.PathAndQuery, StringComparison.Ordinal);
+        Assert.Contains("ReturnUrl=%2Fposts%2Fnew", response.Headers.Location.Query, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SignedInFormPostsNeedTheAntiforgeryToken()
+    {
+        var (http, _) = await SignInWithFormAsync();
+        using (http)
+        {
+            var forged = new FormUrlEncodedContent(new Dictionary<string, string> { ["Title"] = "Forged", ["Body"] = "no token" });
+            using var refused = await http.PostAsync(new Uri("/posts/new", UriKind.Relative), forged, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+
+            var token = await TokenAsync(http, "/posts/new");
+            var real = new FormUrlEncodedContent(new Dictionary<string, string> { ["Title"] = "Через форму <script>x</script>", ["Body"] = "with token", ["__RequestVerificationToken"] = token });
+            using var created = await http.PostAsync(new Uri("/posts/new", UriKind.Relative), real, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.Redirect, created.StatusCode);
+            var location = created.Headers.Location!.OriginalString;
+            Assert.Matches("^/posts/[0-9]+$", location);
+
+            var page = await http.GetStringAsync(new Uri(location, UriKind.Relative), TestContext.Current.CancellationToken);
+            Assert.Contains("&lt;script&gt;x&lt;/script&gt;", page, StringComparison.Ordinal);
+            Assert.DoesNotContain("<script>x</script>", page, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task ListPageRendersUserTextAsText()
+    {
+        using var api = await fixture.SignedInClientAsync();
+        await api.CreatePostAsync("<img src=x onerror=alert(1)>");
+        using var http = new HttpClient { BaseAddress = fixture.Gateway.BaseAddress };
+        var html = await http.GetStringAsync(new Uri("/", UriKind.Relative), TestContext.Current.CancellationToken);
+        Assert.Contains("&lt;img src=x onerror=alert(1)&gt;", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<img src=x", html, StringComparison.Ordinal);
+        Assert.Contains("data-live-group=\"site\"", html, StringComparison.Ordinal);
+    }
+
+    private async Task<(HttpClient Http, string User)> SignInWithFormAsync()
+    {
+        using var api = new ApiClient(fixture.Gateway.BaseAddress);
+        var user = await api.SignUpAndSignInAsync();
+        var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true }) { BaseAddress = fixture.Gateway.BaseAddress };
+        var token = await TokenAsync(http, "/signin");
+        var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["Username"] = user, ["Password"] = "correct horse battery", ["__RequestVerificationToken"] = token });
+        using var signedIn = await http.PostAsync(new Uri("/signin", UriKind.Relative), form, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        return (http, user);
+    }
+
+    private static async Task<string> TokenAsync(HttpClient http, string path)
+    {
+        var html = await http.GetStringAsync(new Uri(path, UriKind.Relative), TestContext.Current.CancellationToken);
+        return AntiforgeryField().Match(html).Groups[1].Value;
+    }
+
+    [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
+    private static partial Regex AntiforgeryField();
+}
