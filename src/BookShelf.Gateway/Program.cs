@@ -1,7 +1,7 @@
 using BookShelf.Gateway.Apis;
 using BookShelf.Gateway.Extensions;
 using BookShelf.Gateway.WebSockets;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using BookShelf.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddBookShelfGateway();
@@ -14,8 +14,7 @@ app.UseWebSockets();
 app.UseAuthentication();
 app.UseAuthorization();
 
-app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
-app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+app.MapDefaultEndpoints();
 app.MapUpdateNotice();
 app.MapAccountsApi();
 app.MapPostsApi();

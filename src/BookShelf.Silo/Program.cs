@@ -1,11 +1,11 @@
+using BookShelf.ServiceDefaults;
 using BookShelf.Silo.Extensions;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults();
 builder.AddBookShelfSilo();
-builder.Services.AddHealthChecks().AddCheck<SiloReadyHealthCheck>("membership", tags: ["ready"]);
+builder.Services.AddHealthChecks().AddCheck<SiloReadyHealthCheck>("membership", tags: [ServiceDefaultsExtensions.ReadyTag]);
 
 var app = builder.Build();
-app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
-app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+app.MapDefaultEndpoints();
 app.Run();

@@ -3,6 +3,7 @@ using BookShelf.Gateway.Accounts;
 using BookShelf.Gateway.Feed;
 using BookShelf.Gateway.Options;
 using BookShelf.Gateway.Posts;
+using BookShelf.ServiceDefaults;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
@@ -56,6 +57,7 @@ public static partial class GatewayHostingExtensions
         }
 
         builder.Services.TryAddSingletonTimeProvider();
+        builder.Services.AddSingleton<Diagnostics.GatewayMetrics>();
         builder.Services.AddSingleton<GatewayFeed>();
         builder.Services.AddHostedService<GatewayFeedService>();
         builder.Services.AddSingleton<AccountService>();
@@ -89,7 +91,8 @@ public static partial class GatewayHostingExtensions
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         builder.Services.AddRazorPages(o => o.Conventions.AuthorizePage("/Posts/New"));
-        builder.Services.AddHealthChecks().AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);
+        builder.AddServiceDefaults();
+        builder.Services.AddHealthChecks().AddCheck<ClusterHealthCheck>("cluster", tags: [ServiceDefaultsExtensions.ReadyTag]);
         return builder;
     }
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using BookShelf.Grains.Interfaces;
 using BookShelf.Grains.Interfaces.Models;
+using BookShelf.Gateway.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace BookShelf.Gateway.Feed;
@@ -18,6 +19,7 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
     private readonly GatewayFeedOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<GatewayFeed> _logger;
+    private readonly GatewayMetrics? _metrics;
     private readonly ConcurrentDictionary<string, GroupFeed> _groups = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private IGatewayObserver? _self;
@@ -28,8 +30,9 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
     private int _disposed;
 
     /// <summary>Creates the feed side of a gateway node; call <see cref="Start"/> once the cluster client is connected.</summary>
-    public GatewayFeed(IGrainFactory grains, IOptions<GatewayFeedOptions> options, TimeProvider time, ILogger<GatewayFeed> logger)
+    public GatewayFeed(IGrainFactory grains, IOptions<GatewayFeedOptions> options, TimeProvider time, ILogger<GatewayFeed> logger, GatewayMetrics? metrics = null)
     {
+        _metrics = metrics;
         ArgumentNullException.ThrowIfNull(options);
         _grains = grains;
         _options = options.Value;
@@ -115,6 +118,15 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
     Task IGatewayObserver.OnEventsAsync(string group, IReadOnlyList<FeedEvent> events)
     {
         Interlocked.Add(ref _eventsReceived, events.Count);
+        if (_metrics is { } metrics)
+        {
+            var now = _time.GetUtcNow();
+            foreach (var e in events)
+            {
+                metrics.Arrived(e.At, now);
+            }
+        }
+
         return _groups.TryGetValue(group, out var feed) ? feed.ReceiveAsync(events) : Task.CompletedTask;
     }
 
@@ -177,19 +189,26 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
     {
         private readonly SemaphoreSlim _gate = new(1, 1);
         private readonly SortedDictionary<long, FeedEvent> _early = [];
-        private IFeedListener[] _listeners = [];
+        private Slot[] _slots = [];
         private long _last;
         private bool _subscribed;
         private bool _retired;
 
         public string Name { get; } = name;
 
-        public int ListenerCount => _listeners.Length;
+        public int ListenerCount => _slots.Length;
 
         private IUpdaterGrain Updater => owner._grains.GetGrain<IUpdaterGrain>(Name);
 
+        /// <summary>
+        /// Adds a listener. Without <paramref name="afterSeq"/> it is live at once. With it, the missed events are
+        /// replayed outside the gate (so a slow listener holds up only itself) while live events are held for
+        /// it; then the held ones follow and it is live.
+        /// </summary>
         public async Task<bool> AddAsync(IGatewayObserver self, IFeedListener listener, long? afterSeq, CancellationToken cancellationToken)
         {
+            var slot = new Slot(listener);
+            long target;
             await _gate.WaitAsync(cancellationToken);
             try
             {
@@ -206,18 +225,73 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
                     LogSubscribed(owner._logger, Name, _last);
                 }
 
-                if (afterSeq is { } from)
+                target = _last;
+                slot.CatchingUp = afterSeq is { } from && from != target;
+                _slots = [.. _slots, slot];
+                if (!slot.CatchingUp)
                 {
-                    await ReplayAsync(listener, from);
+                    listener.OnSubscribed(Name, target);
+                    return true;
                 }
-
-                _listeners = [.. _listeners, listener];
-                listener.OnSubscribed(Name, _last);
-                return true;
             }
             finally
             {
                 _gate.Release();
+            }
+
+            try
+            {
+                var from = afterSeq!.Value;
+                if (from > target)
+                {
+                    // Ahead of this node: fine if the feed really has it (pushes are in flight); a seq the feed
+                    // never had means the client's position is meaningless.
+                    var probe = await Updater.ReadAsync(from, 0);
+                    if (from > probe.LastSeq)
+                    {
+                        listener.OnReset(Name, target);
+                    }
+
+                    from = target;
+                }
+
+                while (true)
+                {
+                    from = await ReplayAsync(listener, from, target, cancellationToken);
+                    await _gate.WaitAsync(cancellationToken);
+                    try
+                    {
+                        if (slot.Held.Count <= owner._options.ReadBatch)
+                        {
+                            // Caught up: the held live events follow the replay, then the listener is live.
+                            slot.CatchingUp = false;
+                            listener.OnSubscribed(Name, from);
+                            foreach (var frame in slot.Held)
+                            {
+                                if (frame.Event.Seq > from)
+                                {
+                                    listener.OnEvent(frame);
+                                }
+                            }
+
+                            slot.Held.Clear();
+                            return true;
+                        }
+
+                        // Too much arrived meanwhile: replay that too instead of holding it.
+                        target = _last;
+                        slot.Held.Clear();
+                    }
+                    finally
+                    {
+                        _gate.Release();
+                    }
+                }
+            }
+            catch
+            {
+                await RemoveAsync(self, listener);
+                throw;
             }
         }
 
@@ -226,8 +300,8 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
             await _gate.WaitAsync();
             try
             {
-                _listeners = [.. _listeners.Where(l => !ReferenceEquals(l, listener))];
-                if (_listeners.Length > 0 || !_subscribed)
+                _slots = [.. _slots.Where(s => !ReferenceEquals(s.Listener, listener))];
+                if (_slots.Length > 0 || !_subscribed)
                 {
                     return;
                 }
@@ -315,6 +389,7 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
         private async Task CatchUpAsync(long target)
         {
             Interlocked.Increment(ref owner._gapsFilled);
+            owner._metrics?.GapFilled();
             LogGap(owner._logger, Name, _last, target);
             while (_last < target)
             {
@@ -323,9 +398,10 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
                 {
                     // This node fell further behind than the feed replays: every listener must reload.
                     _last = read.LastSeq;
-                    foreach (var listener in _listeners)
+                    foreach (var slot in _slots)
                     {
-                        listener.OnReset(Name, _last);
+                        slot.Held.Clear();
+                        slot.Listener.OnReset(Name, _last);
                     }
 
                     break;
@@ -355,46 +431,37 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
             DrainEarly();
         }
 
-        /// <summary>Replays to one new listener what it missed after <paramref name="afterSeq"/>. Holds the gate.</summary>
-        private async Task ReplayAsync(IFeedListener listener, long afterSeq)
+        /// <summary>
+        /// Replays (<paramref name="from"/>, <paramref name="to"/>] to one listener, waiting on it as needed.
+        /// Returns the seq it reached (or, after a reset, <paramref name="to"/>).
+        /// </summary>
+        private async Task<long> ReplayAsync(IFeedListener listener, long from, long to, CancellationToken cancellationToken)
         {
-            var from = afterSeq;
-            if (from > _last)
+            while (from < to)
             {
-                // Ahead of this node: fine if the feed really has it (the node's pushes are in flight);
-                // a seq the feed never had means the client's position is meaningless.
-                var probe = await Updater.ReadAsync(from, 0);
-                if (from > probe.LastSeq)
-                {
-                    listener.OnReset(Name, _last);
-                }
-
-                return;
-            }
-
-            while (from < _last)
-            {
-                var read = await Updater.ReadAsync(from, (int)Math.Min(owner._options.ReadBatch, _last - from));
+                var read = await Updater.ReadAsync(from, (int)Math.Min(owner._options.ReadBatch, to - from));
                 if (read.Reset)
                 {
-                    listener.OnReset(Name, _last);
-                    return;
+                    listener.OnReset(Name, to);
+                    return to;
                 }
 
                 if (read.Events.Count == 0)
                 {
-                    return;
+                    return from;
                 }
 
                 foreach (var e in read.Events)
                 {
-                    if (e.Seq == from + 1 && e.Seq <= _last)
+                    if (e.Seq == from + 1 && e.Seq <= to)
                     {
-                        listener.OnEvent(FeedFrame.Create(e));
+                        await listener.OnReplayAsync(FeedFrame.Create(e), cancellationToken);
                         from = e.Seq;
                     }
                 }
             }
+
+            return from;
         }
 
         private void DrainEarly()
@@ -409,11 +476,17 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
         {
             _last = e.Seq;
             var frame = FeedFrame.Create(e);
-            foreach (var listener in _listeners)
+            foreach (var slot in _slots)
             {
+                if (slot.CatchingUp)
+                {
+                    slot.Held.Add(frame);
+                    continue;
+                }
+
                 try
                 {
-                    listener.OnEvent(frame);
+                    slot.Listener.OnEvent(frame);
                 }
                 catch (Exception ex)
                 {
@@ -421,8 +494,19 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
                 }
             }
 
-            owner.Delivered?.Invoke(Name, _listeners.Length);
+            owner._metrics?.Delivered(_slots.Length);
+            owner.Delivered?.Invoke(Name, _slots.Length);
         }
+    }
+
+    /// <summary>A local listener and, while it catches up after a resume, the live events held for it.</summary>
+    private sealed class Slot(IFeedListener listener)
+    {
+        public IFeedListener Listener { get; } = listener;
+
+        public bool CatchingUp { get; set; }
+
+        public List<FeedFrame> Held { get; } = [];
     }
 
     [LoggerMessage(3001, LogLevel.Debug, "Gateway subscribed to {Group} at seq {Seq}")]

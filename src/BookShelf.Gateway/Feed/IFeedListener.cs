@@ -10,6 +10,12 @@ public interface IFeedListener
     void OnEvent(FeedFrame frame);
 
     /// <summary>
+    /// The next missed event while this listener catches up after a resume. May wait for room (backpressure):
+    /// only this listener waits; live events meanwhile are held for it and follow in order.
+    /// </summary>
+    ValueTask OnReplayAsync(FeedFrame frame, CancellationToken cancellationToken);
+
+    /// <summary>
     /// The listener is live: it has every event up to <paramref name="lastSeq"/> (replayed or not asked for), and
     /// later events follow.
     /// </summary>

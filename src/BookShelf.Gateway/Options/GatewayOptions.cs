@@ -71,5 +71,5 @@ public sealed class GatewayOptions
 
     /// <summary>Timeout of a grain call made for an HTTP request; past it the request fails with 503.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
-    public TimeSpan GrainCallTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan GrainCallTimeout { get; set; } = TimeSpan.FromSeconds(3);
 }

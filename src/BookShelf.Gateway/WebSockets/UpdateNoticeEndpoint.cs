@@ -1,4 +1,5 @@
 using System.Globalization;
+using BookShelf.Gateway.Diagnostics;
 using BookShelf.Gateway.Feed;
 using BookShelf.Gateway.Options;
 using Microsoft.Extensions.Options;
@@ -19,7 +20,7 @@ public static partial class UpdateNoticeEndpoint
         return app;
     }
 
-    private static async Task HandleAsync(HttpContext context, GatewayFeed feed, IOptions<GatewayOptions> options, ILoggerFactory loggers, IHostApplicationLifetime lifetime)
+    private static async Task HandleAsync(HttpContext context, GatewayFeed feed, GatewayMetrics metrics, IOptions<GatewayOptions> options, ILoggerFactory loggers, IHostApplicationLifetime lifetime)
     {
         var settings = options.Value;
         if (!IsOriginAllowed(context.Request, settings))
@@ -46,7 +47,7 @@ public static partial class UpdateNoticeEndpoint
             KeepAliveInterval = settings.PingInterval,
             KeepAliveTimeout = settings.PingTimeout,
         });
-        var session = new WebSocketSession(socket, feed, settings, loggers.CreateLogger<WebSocketSession>());
+        var session = new WebSocketSession(socket, feed, settings, metrics, loggers.CreateLogger<WebSocketSession>());
         await session.RunAsync(initial, lifetime.ApplicationStopping);
     }
 

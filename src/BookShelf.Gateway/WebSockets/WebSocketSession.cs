@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.WebSockets;
 using System.Threading.Channels;
+using BookShelf.Gateway.Diagnostics;
 using BookShelf.Gateway.Feed;
 using BookShelf.Gateway.Options;
 
@@ -18,34 +19,37 @@ public sealed partial class WebSocketSession : IFeedListener
     private readonly GatewayFeed _feed;
     private readonly GatewayOptions _options;
     private readonly ILogger _logger;
+    private readonly GatewayMetrics _metrics;
     private readonly Channel<ReadOnlyMemory<byte>> _outbox;
     private readonly Dictionary<string, GroupPosition> _groups = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _closing = new();
+    private TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _queued;
     private int _tooSlow;
 
     /// <summary>Wraps an accepted socket.</summary>
-    public WebSocketSession(WebSocket socket, GatewayFeed feed, GatewayOptions options, ILogger logger)
+    public WebSocketSession(WebSocket socket, GatewayFeed feed, GatewayOptions options, GatewayMetrics metrics, ILogger logger)
     {
+        _metrics = metrics;
         _socket = socket;
         _feed = feed;
         _options = options;
         _logger = logger;
-        _outbox = Channel.CreateBounded<ReadOnlyMemory<byte>>(new BoundedChannelOptions(options.SendQueueLimit)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        // Bounded by the _queued count rather than by the channel, so a replay can wait for room (at half the
+        // limit) while live frames still fit.
+        _outbox = Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleReader = true });
     }
 
     /// <summary>Frames waiting to be sent (never more than the configured limit).</summary>
-    public int QueuedFrames => _outbox.Reader.Count;
+    public int QueuedFrames => Volatile.Read(ref _queued);
 
     /// <summary>Runs the connection until it closes: subscribes the initial groups, then serves client messages.</summary>
     public async Task RunAsync(IReadOnlyList<(string Group, long? Resume)> initial, CancellationToken stopping)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, _closing.Token);
         var sender = SendLoopAsync(linked.Token);
+        _metrics.Connection(1);
         try
         {
             foreach (var (group, resume) in initial)
@@ -62,6 +66,7 @@ public sealed partial class WebSocketSession : IFeedListener
         finally
         {
             await UnsubscribeAllAsync();
+            _metrics.Connection(-1);
             _outbox.Writer.TryComplete();
             await _closing.CancelAsync();
             await sender;
@@ -81,6 +86,29 @@ public sealed partial class WebSocketSession : IFeedListener
             }
 
             position.LastSeq = e.Seq;
+        }
+
+        Enqueue(frame.Utf8);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask OnReplayAsync(FeedFrame frame, CancellationToken cancellationToken)
+    {
+        var e = frame.Event;
+        lock (_lock)
+        {
+            if (!_groups.TryGetValue(e.Group, out var position) || e.Seq <= position.LastSeq)
+            {
+                return;
+            }
+
+            position.LastSeq = e.Seq;
+        }
+
+        // Replays are bulk: leave half the queue for live frames of other groups.
+        while (Volatile.Read(ref _queued) >= Math.Max(1, _options.SendQueueLimit / 2) && Volatile.Read(ref _tooSlow) == 0)
+        {
+            await Volatile.Read(ref _drained).Task.WaitAsync(cancellationToken);
         }
 
         Enqueue(frame.Utf8);
@@ -112,21 +140,36 @@ public sealed partial class WebSocketSession : IFeedListener
             }
         }
 
+        _metrics.Reset();
         Enqueue(ControlFrames.Reset(group, lastSeq));
     }
 
     private void Enqueue(ReadOnlyMemory<byte> frame)
     {
-        if (_outbox.Writer.TryWrite(frame) || Volatile.Read(ref _tooSlow) == 1 || _closing.IsCancellationRequested)
+        if (Volatile.Read(ref _tooSlow) == 1 || _closing.IsCancellationRequested)
         {
             return;
         }
+
+        if (Interlocked.Increment(ref _queued) <= _options.SendQueueLimit)
+        {
+            if (!_outbox.Writer.TryWrite(frame))
+            {
+                Interlocked.Decrement(ref _queued);
+            }
+
+            return;
+        }
+
+        Interlocked.Decrement(ref _queued);
 
         // The queue is full: stop queueing, tell the client to resume, and let it go.
         if (Interlocked.Exchange(ref _tooSlow, 1) == 0)
         {
             LogTooSlow(_logger, _options.SendQueueLimit);
+            _metrics.SlowConsumer();
             _outbox.Writer.TryComplete();
+            _drained.TrySetResult();
         }
     }
 
@@ -145,6 +188,10 @@ public sealed partial class WebSocketSession : IFeedListener
                     }
 
                     await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+                    if (Interlocked.Decrement(ref _queued) < Math.Max(1, _options.SendQueueLimit / 2))
+                    {
+                        Interlocked.Exchange(ref _drained, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+                    }
                 }
 
                 if (Volatile.Read(ref _tooSlow) == 1)
@@ -266,6 +313,11 @@ public sealed partial class WebSocketSession : IFeedListener
         try
         {
             position.Subscription = await _feed.SubscribeAsync(group, resume, this, cancellationToken);
+            _metrics.Subscription(group, 1);
+            if (resume is not null)
+            {
+                _metrics.Resumed();
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -299,23 +351,25 @@ public sealed partial class WebSocketSession : IFeedListener
         if (position.Subscription is { } subscription)
         {
             await subscription.DisposeAsync();
+            _metrics.Subscription(group, -1);
         }
     }
 
     private async Task UnsubscribeAllAsync()
     {
-        List<GroupPosition> all;
+        List<(string Group, GroupPosition Position)> all;
         lock (_lock)
         {
-            all = [.. _groups.Values];
+            all = [.. _groups.Select(g => (g.Key, g.Value))];
             _groups.Clear();
         }
 
-        foreach (var position in all)
+        foreach (var (group, position) in all)
         {
             if (position.Subscription is { } subscription)
             {
                 await subscription.DisposeAsync();
+                _metrics.Subscription(group, -1);
             }
         }
     }

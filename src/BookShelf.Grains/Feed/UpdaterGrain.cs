@@ -14,6 +14,7 @@ public sealed partial class UpdaterGrain(
     [PersistentState("feed", StorageNames.Feeds)] IPersistentState<FeedState> state,
     IOptions<FeedOptions> options,
     TimeProvider time,
+    Diagnostics.FeedMetrics metrics,
     ILogger<UpdaterGrain> logger) : Grain, IUpdaterGrain
 {
     private readonly FeedOptions _options = options.Value;
@@ -84,6 +85,7 @@ public sealed partial class UpdaterGrain(
         }
 
         _recent[stamped.Key] = stamped.Seq;
+        metrics.Appended(_group);
         LogAppended(logger, _group, stamped.Seq, stamped.Key);
         FanOut([stamped]);
         await SealFullPagesAsync();
@@ -139,6 +141,7 @@ public sealed partial class UpdaterGrain(
         }
 
         var to = Math.Min(last, afterSeq + max);
+        metrics.Read(_group);
         return new FeedRead(await CollectAsync(afterSeq + 1, to), last, Reset: false);
     }
 
@@ -246,6 +249,8 @@ public sealed partial class UpdaterGrain(
             // One-way: returns at once, whatever the gateway does with it.
             _ = observer.OnEventsAsync(_group, events);
         }
+
+        metrics.FannedOut(_leases.Count);
     }
 
     private void DropExpiredLeases()

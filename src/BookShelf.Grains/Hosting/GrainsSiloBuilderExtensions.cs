@@ -20,6 +20,8 @@ public static class GrainsSiloBuilderExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddMetrics();
+        builder.Services.TryAddSingleton<Diagnostics.FeedMetrics>();
         builder.AddMemoryStreams(StorageNames.StreamProvider, b => b.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly));
         return builder;
     }

@@ -14,6 +14,7 @@ public sealed partial class PostGrain(
     [PersistentState("post", StorageNames.Posts)] IPersistentState<PostState> state,
     IOptions<FeedOptions> options,
     TimeProvider time,
+    Diagnostics.FeedMetrics metrics,
     ILogger<PostGrain> logger) : Grain, IPostGrain
 {
     private IGrainTimer? _retryTimer;
@@ -66,6 +67,7 @@ public sealed partial class PostGrain(
         var created = new FeedEvent(0, Groups.Site, FeedEventKind.PostCreated, $"post:{Id}", Id, post.Title, post.Author, null, 0, 0, post.CreatedAt);
         await StoreAsync(created, rollback: () => state.State = new PostState());
         await DeliverOutboxAsync();
+        metrics.PostCreated();
         LogCreated(logger, Id, draft.Author);
         return Details();
     }

@@ -46,6 +46,13 @@ public sealed class RecordingListener : IFeedListener
     }
 
     /// <inheritdoc />
+    public ValueTask OnReplayAsync(FeedFrame frame, CancellationToken cancellationToken)
+    {
+        OnEvent(frame);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
     public void OnSubscribed(string group, long lastSeq)
     {
     }

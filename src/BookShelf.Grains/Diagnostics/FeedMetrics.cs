@@ -1,0 +1,41 @@
+using System.Diagnostics.Metrics;
+
+namespace BookShelf.Grains.Diagnostics;
+
+/// <summary>The silo side of BookShelf's meter: posts created, feed appends, feed reads, fan-out calls.</summary>
+public sealed class FeedMetrics
+{
+    /// <summary>The meter's name.</summary>
+    public const string MeterName = "BookShelf";
+
+    private readonly Counter<long> _postsCreated;
+    private readonly Counter<long> _appends;
+    private readonly Counter<long> _reads;
+    private readonly Counter<long> _fanOutCalls;
+
+    /// <summary>Creates the instruments.</summary>
+    public FeedMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        var meter = meterFactory.Create(MeterName);
+        _postsCreated = meter.CreateCounter<long>("bookshelf.posts.created", description: "Posts created and acknowledged.");
+        _appends = meter.CreateCounter<long>("bookshelf.feed.appends", description: "Events appended to group feeds.");
+        _reads = meter.CreateCounter<long>("bookshelf.feed.reads", description: "Catch-up reads served by feeds.");
+        _fanOutCalls = meter.CreateCounter<long>("bookshelf.feed.fanout_calls", description: "One-way calls to gateway nodes (one per node per batch).");
+    }
+
+    /// <summary>A post was created.</summary>
+    public void PostCreated() => _postsCreated.Add(1);
+
+    /// <summary>An event was appended to a feed.</summary>
+    public void Appended(string group) => _appends.Add(1, new KeyValuePair<string, object?>("group.kind", GroupKind(group)));
+
+    /// <summary>A catch-up read was served.</summary>
+    public void Read(string group) => _reads.Add(1, new KeyValuePair<string, object?>("group.kind", GroupKind(group)));
+
+    /// <summary>Fan-out calls were made.</summary>
+    public void FannedOut(int calls) => _fanOutCalls.Add(calls);
+
+    /// <summary>The low-cardinality tag for a group: <c>site</c> or <c>post</c>.</summary>
+    public static string GroupKind(string group) => group == Groups.Site ? "site" : "post";
+}

@@ -1,0 +1,37 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using OpenTelemetry.Metrics;
+
+namespace BookShelf.ServiceDefaults;
+
+/// <summary>What every BookShelf host has: metrics on a Prometheus endpoint, health and readiness endpoints, shutdown timing.</summary>
+public static class ServiceDefaultsExtensions
+{
+    /// <summary>The tag that marks readiness checks.</summary>
+    public const string ReadyTag = "ready";
+
+    /// <summary>Registers OpenTelemetry metrics (BookShelf's and Orleans' meters) exported for Prometheus, and health checks.</summary>
+    public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter("BookShelf", "Microsoft.Orleans", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.WebSockets")
+            .AddPrometheusExporter());
+        builder.Services.AddHealthChecks();
+        // SIGTERM: give grains and connections time to move or close before the process ends.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
+        return builder;
+    }
+
+    /// <summary>Maps <c>/healthz</c> (alive), <c>/readyz</c> (the checks tagged ready) and <c>/metrics</c> (Prometheus).</summary>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        return app;
+    }
+}
