@@ -91,6 +91,17 @@ public sealed class LocalSystem : IAsyncDisposable
         }, TimeSpan.FromSeconds(10), $"redis-server on port {RedisPort}");
     }
 
+    /// <summary>Stops redis-server (SIGTERM: it finishes its append-only file) and waits for it to exit.</summary>
+    public Task StopRedisAsync() => Redis.StopAsync(TimeSpan.FromSeconds(10));
+
+    /// <summary>Starts one more silo and waits until it is ready.</summary>
+    public async Task<SiloNode> StartSiloAsync()
+    {
+        var silo = StartSilo();
+        await WaitReadyAsync(silo.Process, silo.HttpPort);
+        return silo;
+    }
+
     /// <summary>Starts one more silo (not waiting for it).</summary>
     public SiloNode StartSilo()
     {

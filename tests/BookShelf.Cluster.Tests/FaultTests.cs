@@ -1,0 +1,169 @@
+using System.Diagnostics;
+
+namespace BookShelf.Cluster.Tests;
+
+/// <summary>
+/// Faults on the real multi-process system: two silos and two gateways on Redis, WebSocket clients spread over
+/// both gateways, posts created over HTTP at a steady rate throughout. Each test reports its own figures.
+/// </summary>
+public sealed class FaultTests : IAsyncLifetime
+{
+    private const int ClientsPerGateway = 10;
+    private const double PostsPerSecond = 20;
+    private static readonly TimeSpan Recovery = TimeSpan.FromSeconds(90);
+
+    private readonly List<ResilientFeedClient> _clients = [];
+    private LocalSystem _system = null!;
+
+    /// <inheritdoc />
+    public async ValueTask InitializeAsync()
+    {
+        _system = await LocalSystem.StartAsync(new LocalSystemOptions
+        {
+            Silos = 2,
+            Gateways = 2,
+            GatewayArguments = ["--Gateway:WritePermitLimit", "100000", "--Gateway:Feed:RenewInterval", "00:00:02"],
+            SiloArguments = ["--Feed:LeaseDuration", "00:00:08"],
+        });
+        for (var i = 0; i < ClientsPerGateway * 2; i++)
+        {
+            _clients.Add(new ResilientFeedClient(_system.Gateways, first: i % 2));
+        }
+
+        foreach (var client in _clients)
+        {
+            await client.WaitLiveAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            await client.DisposeAsync();
+        }
+
+        if (_system is not null)
+        {
+            await _system.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task KilledSiloLosesNoAcknowledgedPostAndNoNotification()
+    {
+        await using var load = await PostLoad.StartAsync(_system.Gateways, PostsPerSecond);
+        await load.WaitForMoreAsync(40, TimeSpan.FromSeconds(30));
+
+        var clock = Stopwatch.StartNew();
+        await _system.Silos[1].Process.KillAsync();
+        await load.WaitForMoreAsync(60, Recovery);
+        var recovered = clock.Elapsed;
+        await load.StopAsync();
+
+        await AssertEveryAcknowledgedPostReadableAndDeliveredAsync(load, $"silo kill -9; writes acknowledged again {recovered.TotalSeconds:F1} s after the kill");
+    }
+
+    [Fact]
+    public async Task KilledGatewaysClientsResumeOnTheOtherGateway()
+    {
+        await using var load = await PostLoad.StartAsync(_system.Gateways, PostsPerSecond);
+        await load.WaitForMoreAsync(40, TimeSpan.FromSeconds(30));
+
+        var clock = Stopwatch.StartNew();
+        await _system.Gateways[0].Process.KillAsync();
+        await load.WaitForMoreAsync(60, Recovery);
+        foreach (var client in _clients)
+        {
+            await client.WaitLiveAsync(Recovery);
+        }
+
+        var recovered = clock.Elapsed;
+        await load.StopAsync();
+        Assert.True(_clients.Count(c => c.Reconnects > 0) >= ClientsPerGateway, "the killed gateway's clients reconnected");
+        await AssertEveryAcknowledgedPostReadableAndDeliveredAsync(load, $"gateway kill -9; every client live again {recovered.TotalSeconds:F1} s after the kill");
+    }
+
+    [Fact]
+    public async Task RedisRestartLosesNothingAndWritesFailFastWhileItIsDown()
+    {
+        await using var load = await PostLoad.StartAsync(_system.Gateways, PostsPerSecond);
+        await load.WaitForMoreAsync(40, TimeSpan.FromSeconds(30));
+        var before = load.Acknowledged.Count;
+
+        using var api = new ApiClient(_system.Gateways[0].BaseAddress);
+        await api.SignUpAndSignInAsync();
+        await _system.StopRedisAsync();
+        // While Redis is down a write fails with a clear 503, fast, instead of hanging.
+        var clock = Stopwatch.StartNew();
+        using var refused = await api.PostJsonAsync("/api/posts", new { title = "while redis is down", body = "x" });
+        var failedAfter = clock.Elapsed;
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        Assert.True(failedAfter < TimeSpan.FromSeconds(10), $"the write failed after {failedAfter.TotalSeconds:F1} s");
+
+        await _system.StartRedisAsync();
+        var restarted = Stopwatch.StartNew();
+        await load.WaitForMoreAsync(40, Recovery);
+        var recovered = restarted.Elapsed;
+        await load.StopAsync();
+
+        await AssertEveryAcknowledgedPostReadableAndDeliveredAsync(load,
+            $"redis stopped and restarted; {before} acknowledged before; a write while down failed in {failedAfter.TotalMilliseconds:F0} ms with 503; writes acknowledged again {recovered.TotalSeconds:F1} s after the restart, no silo or gateway restarted");
+    }
+
+    [Fact]
+    public async Task GracefulRollingRestartOfEverySiloLosesAndRepeatsNothing()
+    {
+        await using var load = await PostLoad.StartAsync(_system.Gateways, PostsPerSecond);
+        await load.WaitForMoreAsync(40, TimeSpan.FromSeconds(30));
+        var clock = Stopwatch.StartNew();
+        foreach (var silo in _system.Silos.ToList())
+        {
+            await _system.StartSiloAsync();
+            await silo.Process.StopAsync(TimeSpan.FromSeconds(30));
+            await load.WaitForMoreAsync(20, Recovery);
+        }
+
+        var took = clock.Elapsed;
+        await load.StopAsync();
+        Assert.All(_clients, c => Assert.Equal(0, c.Reconnects));
+        await AssertEveryAcknowledgedPostReadableAndDeliveredAsync(load, $"rolling restart of {_system.Silos.Count / 2} silos in {took.TotalSeconds:F1} s");
+    }
+
+    private async Task AssertEveryAcknowledgedPostReadableAndDeliveredAsync(PostLoad load, string scenario)
+    {
+        var acknowledged = load.Acknowledged;
+        Assert.NotEmpty(acknowledged);
+        var live = _system.Gateways.First(g => g.Process.IsRunning);
+        using var api = new ApiClient(live.BaseAddress);
+        foreach (var id in acknowledged)
+        {
+            using var response = await api.Http.GetAsync(new Uri($"/api/posts/{id}", UriKind.Relative));
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"acknowledged post {id} is not readable: {(int)response.StatusCode}");
+        }
+
+        var clock = Stopwatch.StartNew();
+        foreach (var client in _clients)
+        {
+            await client.WaitForAsync(acknowledged, Recovery);
+        }
+
+        var converged = clock.Elapsed;
+        var expected = acknowledged.Count * _clients.Count;
+        var received = _clients.Sum(c => c.Ids.Count(acknowledged.Contains));
+        foreach (var client in _clients)
+        {
+            Assert.Empty(client.Violations);
+            var ids = client.Ids;
+            Assert.Equal(ids.Count, ids.Distinct().Count());
+        }
+
+        Assert.Equal(expected, received);
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"{scenario}. {load.Summary()}. Deliveries of acknowledged posts expected {expected}, received {received}, " +
+            $"duplicates 0, gaps 0; reconnects {_clients.Sum(c => c.Reconnects)}; all clients complete {converged.TotalSeconds:F1} s after the load stopped.");
+        Console.WriteLine($"[figures] {scenario}: {load.Summary()}; deliveries {received}/{expected}; reconnects {_clients.Sum(c => c.Reconnects)}");
+    }
+}

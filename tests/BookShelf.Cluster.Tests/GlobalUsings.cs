@@ -1,0 +1,3 @@
+global using System.Net;
+global using BookShelf.Testing;
+global using Xunit;
