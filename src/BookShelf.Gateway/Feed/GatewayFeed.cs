@@ -25,8 +25,6 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
     private IGatewayObserver? _self;
     private Task _renewals = Task.CompletedTask;
     private volatile bool _renewalsPaused;
-    private long _gapsFilled;
-    private long _eventsReceived;
     private int _disposed;
 
     /// <summary>Creates the feed side of a gateway node; call <see cref="Start"/> once the cluster client is connected.</summary>
@@ -39,18 +37,6 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
         _time = time;
         _logger = logger;
     }
-
-    /// <summary>Raised after events reach local listeners: the group and how many events.</summary>
-    public event Action<string, int>? Delivered;
-
-    /// <summary>How many gaps were filled from a feed.</summary>
-    public long GapsFilled => Interlocked.Read(ref _gapsFilled);
-
-    /// <summary>How many pushed events arrived.</summary>
-    public long EventsReceived => Interlocked.Read(ref _eventsReceived);
-
-    /// <summary>Groups this node is subscribed to, with their local listener counts.</summary>
-    public IReadOnlyDictionary<string, int> ListenerCounts => _groups.ToDictionary(g => g.Key, g => g.Value.ListenerCount);
 
     /// <summary>Creates the node's observer and starts renewing leases.</summary>
     public void Start()
@@ -117,7 +103,6 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
     /// <inheritdoc />
     Task IGatewayObserver.OnEventsAsync(string group, IReadOnlyList<FeedEvent> events)
     {
-        Interlocked.Add(ref _eventsReceived, events.Count);
         if (_metrics is { } metrics)
         {
             var now = _time.GetUtcNow();
@@ -195,8 +180,6 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
         private bool _retired;
 
         public string Name { get; } = name;
-
-        public int ListenerCount => _slots.Length;
 
         private IUpdaterGrain Updater => owner._grains.GetGrain<IUpdaterGrain>(Name);
 
@@ -388,7 +371,6 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
         /// <summary>Reads from the feed until this node has every event up to <paramref name="target"/>. Holds the gate.</summary>
         private async Task CatchUpAsync(long target)
         {
-            Interlocked.Increment(ref owner._gapsFilled);
             owner._metrics?.GapFilled();
             LogGap(owner._logger, Name, _last, target);
             while (_last < target)
@@ -495,7 +477,6 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
             }
 
             owner._metrics?.Delivered(_slots.Length);
-            owner.Delivered?.Invoke(Name, _slots.Length);
         }
     }
 
