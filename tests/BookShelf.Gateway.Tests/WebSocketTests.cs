@@ -322,4 +322,93 @@ public sealed class WebSocketTests(GatewayFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task ConnectionThatStopsAnsweringPingsIsClosedAndAnAnsweringOneStays()
+    {
+        // A gateway of its own with a fast heartbeat: ping every 500 ms, give up 1 s after an unanswered one.
+        var gateway = await fixture.System.StartGatewayAsync(extraArguments: ["--Gateway:PingInterval", "00:00:00.500", "--Gateway:PingTimeout", "00:00:01"]);
+        await using var stop = new AsyncDisposer(() => gateway.Process.StopAsync(TimeSpan.FromSeconds(10)));
+        await using var answering = await FeedSocket.ConnectAsync(gateway.WebSocketUri(), cancellationToken: TestContext.Current.CancellationToken);
+        await answering.WaitForAsync(f => f.Any(x => (string?)x["type"] == "subscribed"), "the answering client's subscription");
+
+        // A client that completes the upgrade, then only reads raw bytes: it never answers a ping.
+        using var raw = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await raw.ConnectAsync(IPAddress.Loopback, gateway.HttpPort, TestContext.Current.CancellationToken);
+        await using var stream = new NetworkStream(raw, ownsSocket: false);
+        var handshake = $"GET /ws/update_notice/ HTTP/1.1\r\nHost: 127.0.0.1:{gateway.HttpPort}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {Convert.ToBase64String(Guid.NewGuid().ToByteArray())}\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(handshake), TestContext.Current.CancellationToken);
+
+        var received = new List<byte>();
+        var buffer = new byte[4096];
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        limit.CancelAfter(TimeSpan.FromSeconds(20));
+        try
+        {
+            while (true)
+            {
+                var n = await stream.ReadAsync(buffer, limit.Token);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                received.AddRange(buffer.AsSpan(0, n));
+            }
+        }
+        catch (IOException)
+        {
+            // Reset by the server: closed as well.
+        }
+        catch (OperationCanceledException) when (!TestContext.Current.CancellationToken.IsCancellationRequested)
+        {
+            Assert.Fail("the server did not close a connection that never answered its pings within 20 s");
+        }
+
+        var text = Encoding.ASCII.GetString([.. received]);
+        Assert.StartsWith("HTTP/1.1 101", text, StringComparison.Ordinal);
+        // The server did ping it (opcode 0x9) before giving up.
+        var body = received.Skip(text.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4).ToArray();
+        Assert.True(ContainsFrame(body, 0x89), "the server sent a ping frame before closing");
+
+        // The client that answers pings outlived it and is still live.
+        Assert.Equal(WebSocketState.Open, answering.Socket.State);
+        using var api = await fixture.SignedInClientAsync(gateway);
+        var id = await api.CreatePostAsync("Still answering");
+        await answering.WaitForAsync(f => f.Any(x => x["new_id"]?.GetValue<long>() == id), "a post for the answering client");
+    }
+
+    private sealed class AsyncDisposer(Func<Task> dispose) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await dispose();
+    }
+
+    /// <summary>Whether the server-to-client byte stream holds a frame whose first byte is <paramref name="first"/> (walks the frames).</summary>
+    private static bool ContainsFrame(byte[] bytes, byte first)
+    {
+        var i = 0;
+        while (i + 2 <= bytes.Length)
+        {
+            if (bytes[i] == first)
+            {
+                return true;
+            }
+
+            long length = bytes[i + 1] & 0x7f;
+            var header = 2;
+            if (length == 126 && i + 4 <= bytes.Length)
+            {
+                length = (bytes[i + 2] << 8) | bytes[i + 3];
+                header = 4;
+            }
+            else if (length == 127 && i + 10 <= bytes.Length)
+            {
+                length = (long)System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(bytes.AsSpan(i + 2, 8));
+                header = 10;
+            }
+
+            i += header + (int)length;
+        }
+
+        return false;
+    }
 }
