@@ -13,12 +13,16 @@ public sealed class WebSocketTests(GatewayFixture fixture)
     public async Task BareConnectionGetsTheSeedCompatibleFrame()
     {
         using var api = await fixture.SignedInClientAsync();
+        // The upgrade completes only once the connection is in the site group: no other signal is needed.
         await using var socket = await FeedSocket.ConnectAsync(fixture.Gateway.WebSocketUri(), cancellationToken: TestContext.Current.CancellationToken);
-        await socket.WaitForAsync(f => f.Any(x => (string?)x["type"] == "subscribed"), "the site subscription");
 
         var id = await api.CreatePostAsync("Seed compatible");
+        var next = await api.CreatePostAsync("Seed compatible, again");
 
-        await socket.WaitForAsync(f => f.Any(x => x["new_id"]?.GetValue<long>() == id), $"new_id {id}");
+        await socket.WaitForAsync(f => f.Any(x => x["new_id"]?.GetValue<long>() == next), $"new_id {next}");
+        // The original client reads JSON.parse(e.data).new_id from every frame: it gets nothing but post frames.
+        Assert.All(socket.Frames, x => Assert.Equal(System.Text.Json.JsonValueKind.Number, x["new_id"]?.GetValueKind()));
+        Assert.Equal([id, next], socket.Frames.Select(x => x["new_id"]!.GetValue<long>()).Where(x => x == id || x == next));
         var frame = socket.Frames.Single(x => x["new_id"]?.GetValue<long>() == id);
         Assert.Equal(System.Text.Json.JsonValueKind.Number, frame["new_id"]!.GetValueKind());
         Assert.Equal("site", (string?)frame["group"]);
@@ -29,7 +33,7 @@ public sealed class WebSocketTests(GatewayFixture fixture)
     [Fact]
     public async Task TrailingSlashIsOptional()
     {
-        await using var socket = await FeedSocket.ConnectAsync(new Uri($"ws://127.0.0.1:{fixture.Gateway.HttpPort}/ws/update_notice"), cancellationToken: TestContext.Current.CancellationToken);
+        await using var socket = await FeedSocket.ConnectAsync(new Uri($"ws://127.0.0.1:{fixture.Gateway.HttpPort}/ws/update_notice?groups=site"), cancellationToken: TestContext.Current.CancellationToken);
         await socket.WaitForAsync(f => f.Any(x => (string?)x["type"] == "subscribed" && (string?)x["group"] == "site"), "the site subscription without the trailing slash");
     }
 
@@ -167,7 +171,7 @@ public sealed class WebSocketTests(GatewayFixture fixture)
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
 
         // The gateway's own origin is fine.
-        await using var own = await FeedSocket.ConnectAsync(fixture.Gateway.WebSocketUri(), origin: $"http://127.0.0.1:{fixture.Gateway.HttpPort}", cancellationToken: TestContext.Current.CancellationToken);
+        await using var own = await FeedSocket.ConnectAsync(fixture.Gateway.WebSocketUri("?groups=site"), origin: $"http://127.0.0.1:{fixture.Gateway.HttpPort}", cancellationToken: TestContext.Current.CancellationToken);
         await own.WaitForAsync(f => f.Any(x => (string?)x["type"] == "subscribed"), "own-origin subscription");
     }
 
@@ -201,7 +205,7 @@ public sealed class WebSocketTests(GatewayFixture fixture)
     [Fact]
     public async Task TooManySubscriptionsIsRefusedAndTheOthersStay()
     {
-        await using var socket = await FeedSocket.ConnectAsync(fixture.Gateway.WebSocketUri(), cancellationToken: TestContext.Current.CancellationToken);
+        await using var socket = await FeedSocket.ConnectAsync(fixture.Gateway.WebSocketUri("?groups=site"), cancellationToken: TestContext.Current.CancellationToken);
         for (var i = 1; i < GatewayFixture.MaxSubscriptions; i++)
         {
             await socket.SendAsync($$"""{"type":"subscribe","group":"post-{{900_000 + i}}"}""");
@@ -224,7 +228,7 @@ public sealed class WebSocketTests(GatewayFixture fixture)
     public async Task UnacceptableFrameClosesWithAClearCodeAndSparesOthers(string kind, int expectedCode)
     {
         await using var bystander = await FeedSocket.ConnectAsync(fixture.Gateway.WebSocketUri(), cancellationToken: TestContext.Current.CancellationToken);
-        await using var socket = await FeedSocket.ConnectAsync(fixture.Gateway.WebSocketUri(), cancellationToken: TestContext.Current.CancellationToken);
+        await using var socket = await FeedSocket.ConnectAsync(fixture.Gateway.WebSocketUri("?groups=site"), cancellationToken: TestContext.Current.CancellationToken);
         await socket.WaitForAsync(f => f.Any(x => (string?)x["type"] == "subscribed"), "subscription");
         switch (kind)
         {
@@ -328,7 +332,7 @@ public sealed class WebSocketTests(GatewayFixture fixture)
         // A gateway of its own with a fast heartbeat: ping every 500 ms, give up 1 s after an unanswered one.
         var gateway = await fixture.System.StartGatewayAsync(extraArguments: ["--Gateway:PingInterval", "00:00:00.500", "--Gateway:PingTimeout", "00:00:01"]);
         await using var stop = new AsyncDisposer(() => gateway.Process.StopAsync(TimeSpan.FromSeconds(10)));
-        await using var answering = await FeedSocket.ConnectAsync(gateway.WebSocketUri(), cancellationToken: TestContext.Current.CancellationToken);
+        await using var answering = await FeedSocket.ConnectAsync(gateway.WebSocketUri("?groups=site"), cancellationToken: TestContext.Current.CancellationToken);
         await answering.WaitForAsync(f => f.Any(x => (string?)x["type"] == "subscribed"), "the answering client's subscription");
 
         // A client that completes the upgrade, then only reads raw bytes: it never answers a ping.

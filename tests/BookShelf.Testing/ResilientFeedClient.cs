@@ -115,7 +115,7 @@ public sealed class ResilientFeedClient : IAsyncDisposable
         while (!_stop.IsCancellationRequested)
         {
             var gateway = _gateways[_gateway % _gateways.Count];
-            var query = _lastSeq < 0 ? "" : $"?resume=site:{_lastSeq}";
+            var query = _lastSeq < 0 ? "?groups=site" : $"?resume=site:{_lastSeq}";
             try
             {
                 using var socket = new ClientWebSocket();

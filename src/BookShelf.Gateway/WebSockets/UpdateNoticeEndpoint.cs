@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.WebSockets;
 using BookShelf.Gateway.Diagnostics;
 using BookShelf.Gateway.Feed;
 using BookShelf.Gateway.Options;
@@ -42,13 +43,30 @@ public static partial class UpdateNoticeEndpoint
             return;
         }
 
-        using var socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        var session = new WebSocketSession(feed, settings, metrics, loggers.CreateLogger<WebSocketSession>());
+        WebSocket socket;
+        try
         {
-            KeepAliveInterval = settings.PingInterval,
-            KeepAliveTimeout = settings.PingTimeout,
-        });
-        var session = new WebSocketSession(socket, feed, settings, metrics, loggers.CreateLogger<WebSocketSession>());
-        await session.RunAsync(initial, lifetime.ApplicationStopping);
+            // Joined before the upgrade: a client that sees it succeed gets every later event. A bare URL is the
+            // original client, which expects nothing but post frames.
+            var bare = !context.Request.Query.ContainsKey("groups") && !context.Request.Query.ContainsKey("resume");
+            await session.JoinAsync(initial.Where(s => s.Resume is null).Select(s => s.Group), announce: !bare, context.RequestAborted);
+            socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+            {
+                KeepAliveInterval = settings.PingInterval,
+                KeepAliveTimeout = settings.PingTimeout,
+            });
+        }
+        catch
+        {
+            await session.LeaveAllAsync();
+            throw;
+        }
+
+        using (socket)
+        {
+            await session.RunAsync(socket, [.. initial.Where(s => s.Resume is not null).Select(s => (s.Group, s.Resume!.Value))], lifetime.ApplicationStopping);
+        }
     }
 
     /// <summary>Scripts send no Origin; browsers do, and it must be the gateway's own or a configured one.</summary>

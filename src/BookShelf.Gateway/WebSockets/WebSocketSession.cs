@@ -15,7 +15,6 @@ namespace BookShelf.Gateway.WebSockets;
 /// </summary>
 public sealed partial class WebSocketSession : IFeedListener
 {
-    private readonly WebSocket _socket;
     private readonly GatewayFeed _feed;
     private readonly GatewayOptions _options;
     private readonly ILogger _logger;
@@ -25,14 +24,14 @@ public sealed partial class WebSocketSession : IFeedListener
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _closing = new();
     private TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private WebSocket _socket = null!;
     private int _queued;
     private int _tooSlow;
 
-    /// <summary>Wraps an accepted socket.</summary>
-    public WebSocketSession(WebSocket socket, GatewayFeed feed, GatewayOptions options, GatewayMetrics metrics, ILogger logger)
+    /// <summary>A session whose socket is accepted later (see <see cref="JoinAsync"/> and <see cref="RunAsync"/>).</summary>
+    public WebSocketSession(GatewayFeed feed, GatewayOptions options, GatewayMetrics metrics, ILogger logger)
     {
         _metrics = metrics;
-        _socket = socket;
         _feed = feed;
         _options = options;
         _logger = logger;
@@ -44,17 +43,34 @@ public sealed partial class WebSocketSession : IFeedListener
     /// <summary>Frames waiting to be sent (never more than the configured limit).</summary>
     public int QueuedFrames => Volatile.Read(ref _queued);
 
-    /// <summary>Runs the connection until it closes: subscribes the initial groups, then serves client messages.</summary>
-    public async Task RunAsync(IReadOnlyList<(string Group, long? Resume)> initial, CancellationToken stopping)
+    /// <summary>
+    /// Joins groups before the WebSocket is accepted, so that once a client sees the upgrade succeed it gets every
+    /// later event. With <paramref name="announce"/> false no <c>subscribed</c> frame is sent: the original
+    /// BookShelf client, on a bare URL, gets nothing but post frames. Events queue until <see cref="RunAsync"/>.
+    /// </summary>
+    public async Task JoinAsync(IEnumerable<string> groups, bool announce, CancellationToken cancellationToken)
     {
+        foreach (var group in groups)
+        {
+            await SubscribeAsync(group, resume: null, announce, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Runs the accepted connection until it closes: resumes the groups given with a seq (replays need the socket,
+    /// as they wait for room in the queue), then serves client messages. Leaves every group at the end.
+    /// </summary>
+    public async Task RunAsync(WebSocket socket, IReadOnlyList<(string Group, long Resume)> resumes, CancellationToken stopping)
+    {
+        _socket = socket;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, _closing.Token);
         var sender = SendLoopAsync(linked.Token);
         _metrics.Connection(1);
         try
         {
-            foreach (var (group, resume) in initial)
+            foreach (var (group, resume) in resumes)
             {
-                await SubscribeAsync(group, resume, linked.Token);
+                await SubscribeAsync(group, resume, announce: true, linked.Token);
             }
 
             await ReceiveLoopAsync(linked.Token);
@@ -65,7 +81,7 @@ public sealed partial class WebSocketSession : IFeedListener
         }
         finally
         {
-            await UnsubscribeAllAsync();
+            await LeaveAllAsync();
             _metrics.Connection(-1);
             _outbox.Writer.TryComplete();
             await _closing.CancelAsync();
@@ -119,10 +135,16 @@ public sealed partial class WebSocketSession : IFeedListener
     {
         lock (_lock)
         {
-            if (_groups.TryGetValue(group, out var position))
+            if (!_groups.TryGetValue(group, out var position))
             {
-                position.LastSeq = Math.Max(position.LastSeq, lastSeq);
-                lastSeq = position.LastSeq;
+                return;
+            }
+
+            position.LastSeq = Math.Max(position.LastSeq, lastSeq);
+            lastSeq = position.LastSeq;
+            if (!position.Announce)
+            {
+                return;
             }
         }
 
@@ -275,7 +297,7 @@ public sealed partial class WebSocketSession : IFeedListener
                 Enqueue(ControlFrames.Pong);
                 break;
             case "subscribe":
-                await SubscribeAsync(parsed.Group!, parsed.Resume, cancellationToken);
+                await SubscribeAsync(parsed.Group!, parsed.Resume, announce: true, cancellationToken);
                 break;
             case "unsubscribe":
                 await UnsubscribeAsync(parsed.Group!);
@@ -283,7 +305,7 @@ public sealed partial class WebSocketSession : IFeedListener
         }
     }
 
-    private async Task SubscribeAsync(string group, long? resume, CancellationToken cancellationToken)
+    private async Task SubscribeAsync(string group, long? resume, bool announce, CancellationToken cancellationToken)
     {
         if (!Groups.IsValid(group))
         {
@@ -306,7 +328,7 @@ public sealed partial class WebSocketSession : IFeedListener
                 return;
             }
 
-            position = new GroupPosition { LastSeq = resume ?? 0 };
+            position = new GroupPosition { LastSeq = resume ?? 0, Announce = announce };
             _groups[group] = position;
         }
 
@@ -355,7 +377,8 @@ public sealed partial class WebSocketSession : IFeedListener
         }
     }
 
-    private async Task UnsubscribeAllAsync()
+    /// <summary>Leaves every group (when the connection ends, or when it was never accepted).</summary>
+    public async Task LeaveAllAsync()
     {
         List<(string Group, GroupPosition Position)> all;
         lock (_lock)
@@ -403,6 +426,8 @@ public sealed partial class WebSocketSession : IFeedListener
     private sealed class GroupPosition
     {
         public long LastSeq { get; set; }
+
+        public bool Announce { get; init; }
 
         public IAsyncDisposable? Subscription { get; set; }
     }

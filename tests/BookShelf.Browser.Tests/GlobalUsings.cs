@@ -1,0 +1,4 @@
+global using System.Net;
+global using BookShelf.Testing;
+global using Microsoft.Playwright;
+global using Xunit;
