@@ -45,7 +45,7 @@ public sealed class LocalSystem : IAsyncDisposable
     /// <summary>Starts Redis, the silos and the gateways, and waits until every one is ready.</summary>
     public static async Task<LocalSystem> StartAsync(LocalSystemOptions options)
     {
-        var directory = Path.Combine(RepositoryRoot, ".data", "tests", $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}");
+        var directory = Path.Combine(RepositoryRoot, ".data", options.Folder, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}");
         System.IO.Directory.CreateDirectory(directory);
         var system = new LocalSystem(directory, Ports.Free(), options);
         try
@@ -81,7 +81,7 @@ public sealed class LocalSystem : IAsyncDisposable
         var data = Path.Combine(Directory, "redis");
         System.IO.Directory.CreateDirectory(data);
         Redis = ManagedProcess.Start("redis", "redis-server",
-            ["--bind", "127.0.0.1", "--port", RedisPort.ToString(), "--dir", data, "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "yes"],
+            ["--bind", "127.0.0.1", "--port", RedisPort.ToString(), "--dir", data, "--appendonly", "yes", "--appendfsync", Options.RedisAppendFsync, "--save", "", "--protected-mode", "yes"],
             Path.Combine(Directory, "redis.log"));
         await Poll.UntilAsync(async () =>
         {
@@ -213,6 +213,9 @@ public sealed class LocalSystem : IAsyncDisposable
 /// <summary>How many processes a <see cref="LocalSystem"/> starts, and extra configuration for them.</summary>
 public sealed record LocalSystemOptions
 {
+    /// <summary>The folder under <c>.data/</c> for logs and Redis data.</summary>
+    public string Folder { get; init; } = "tests";
+
     /// <summary>Silos to start.</summary>
     public int Silos { get; init; } = 1;
 
@@ -221,6 +224,12 @@ public sealed record LocalSystemOptions
 
     /// <summary>Extra command-line configuration for every silo, e.g. <c>--Feed:MaxReplay 20</c>.</summary>
     public IReadOnlyList<string> SiloArguments { get; init; } = [];
+
+    /// <summary>
+    /// Redis <c>appendfsync</c>: <c>always</c> (tests: a Redis kill loses nothing) or <c>everysec</c> (what
+    /// <c>./bookshelf up</c> runs, and what the benchmark measures).
+    /// </summary>
+    public string RedisAppendFsync { get; init; } = "always";
 
     /// <summary>Extra command-line configuration for every gateway.</summary>
     public IReadOnlyList<string> GatewayArguments { get; init; } = [];

@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using BookShelf.Bench;
+using BookShelf.Bench.Measure;
+using BookShelf.Bench.Systems;
+using BookShelf.Bench.Worker;
+using BookShelf.Testing;
+
+if (args.Length > 0 && args[0] == "worker")
+{
+    return await WorkerHost.RunAsync();
+}
+
+if (args.Contains("--help") || args.Contains("-h"))
+{
+    Console.WriteLine(BenchOptions.Usage);
+    return 0;
+}
+
+BenchOptions options;
+try
+{
+    options = BenchOptions.Parse(args);
+}
+catch (Exception ex) when (ex is ArgumentException or FormatException or UriFormatException)
+{
+    Console.Error.WriteLine($"bench: {ex.Message}\n\n{BenchOptions.Usage}");
+    return 2;
+}
+
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancel.Cancel();
+};
+
+var started = DateTimeOffset.UtcNow;
+var command = "./bookshelf bench " + string.Join(' ', args);
+var progress = Console.Error;
+progress.WriteLine($"[bench] {Report.Machine()}");
+
+(double? Micros, string Detail) floor = (null, "not measured (--no-floor)");
+if (options.Floor)
+{
+    progress.WriteLine("[bench] measuring the send floor: 10,000 loopback connections, 20 rounds");
+    floor = await SendFloor.MeasureAsync(10_000, 20, Ports.Free(), cancel.Token);
+    progress.WriteLine($"[bench] send floor: {floor.Detail}");
+}
+
+var results = new List<ScenarioResult>();
+var tables = new List<string>();
+foreach (var scenario in options.Scenarios)
+{
+    var row = new List<ScenarioResult>();
+    foreach (var name in options.Systems)
+    {
+        progress.WriteLine($"[bench] {scenario.Name} on {name}: starting the system");
+        try
+        {
+            await using var system = await StartAsync(name, scenario, options, cancel.Token);
+            row.Add(await new ScenarioRunner(system, scenario, progress).RunAsync(cancel.Token));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            progress.WriteLine($"[bench] {scenario.Name} on {name} failed: {ex}");
+            return 1;
+        }
+
+        progress.WriteLine($"[bench] {scenario.Name} on {name}: done");
+    }
+
+    results.AddRange(row);
+    var table = Report.Table(scenario, row);
+    tables.Add(table);
+    Console.WriteLine(table);
+}
+
+var json = options.JsonPath ?? Path.Combine(LocalSystem.RepositoryRoot, ".data", "bench", $"results-{started:yyyyMMdd-HHmmss}.json");
+Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(json))!);
+await File.WriteAllTextAsync(json, JsonSerializer.Serialize(new
+{
+    command,
+    date = started.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+    machine = Report.Machine(),
+    sendFloorMicrosPerMessage = floor.Micros,
+    sendFloor = floor.Detail,
+    results,
+}, Json.Indented));
+Console.WriteLine($"Send floor (bench/send-floor.c, 10,000 connections): {(floor.Micros is { } f ? $"{f:F2} µs per message" : floor.Detail)}");
+Console.WriteLine($"JSON: {json}");
+return 0;
+
+static async Task<ISystemUnderTest> StartAsync(string name, Scenario scenario, BenchOptions options, CancellationToken cancellationToken)
+{
+    if (options.TargetWebSockets.Count > 0)
+    {
+        var http = options.TargetHttp ?? throw new ArgumentException("--ws needs --http");
+        var gatewayPids = options.TargetGatewayPids.Count > 0 ? options.TargetGatewayPids : options.TargetPids;
+        return options.TargetProtocol == "signalr"
+            ? SignalRSystem.Attach(http, options.TargetWebSockets, options.TargetPids, gatewayPids)
+            : await BookShelfSystem.AttachAsync(http, options.TargetWebSockets, options.TargetPids, gatewayPids, options.User, "bench password", cancellationToken);
+    }
+
+    return name == "signalr"
+        ? await SignalRSystem.StartAsync(scenario.Gateways, cancellationToken)
+        : await BookShelfSystem.StartAsync(scenario.Gateways, cancellationToken);
+}

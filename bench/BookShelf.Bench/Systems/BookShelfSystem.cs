@@ -1,0 +1,93 @@
+using BookShelf.Bench.Worker;
+using BookShelf.Testing;
+
+namespace BookShelf.Bench.Systems;
+
+/// <summary>
+/// BookShelf as <c>./bookshelf up</c> runs it: redis-server (append-only, fsync every second), two silos and
+/// the given number of gateways, as processes on loopback; writes limits raised so the bench is not throttled.
+/// </summary>
+public sealed class BookShelfSystem : ISystemUnderTest
+{
+    private readonly LocalSystem? _system;
+    private readonly PostClient _posts;
+
+    private BookShelfSystem(LocalSystem? system, IReadOnlyList<Uri> webSockets, IReadOnlyList<int> serverPids, IReadOnlyList<int> gatewayPids, PostClient posts)
+    {
+        _system = system;
+        WebSocketUris = webSockets;
+        ServerPids = serverPids;
+        GatewayPids = gatewayPids;
+        _posts = posts;
+    }
+
+    /// <inheritdoc />
+    public string Name => "bookshelf";
+
+    /// <inheritdoc />
+    public WireProtocol Protocol => WireProtocol.BookShelf;
+
+    /// <inheritdoc />
+    public IReadOnlyList<Uri> WebSocketUris { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<int> ServerPids { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<int> GatewayPids { get; }
+
+    /// <summary>Starts the system with <paramref name="gateways"/> gateways.</summary>
+    public static async Task<BookShelfSystem> StartAsync(int gateways, CancellationToken cancellationToken)
+    {
+        var system = await LocalSystem.StartAsync(new LocalSystemOptions
+        {
+            Folder = "bench",
+            Silos = 2,
+            Gateways = gateways,
+            RedisAppendFsync = "everysec",
+            GatewayArguments =
+            [
+                "--Gateway:WritePermitLimit", "1000000", "--Gateway:WritePermitLimitPerAddress", "1000000",
+                "--Gateway:SignInPermitLimit", "1000", "--Gateway:SignInPermitLimitPerAddress", "1000",
+            ],
+        });
+        try
+        {
+            var posts = new PostClient(system.Gateways[0].BaseAddress);
+            await posts.SignInAsync("bench", "bench password", cancellationToken);
+            int[] gatewayPids = [.. system.Gateways.Select(g => g.Process.Id)];
+            return new BookShelfSystem(
+                system,
+                [.. system.Gateways.Select(g => g.WebSocketUri())],
+                [.. gatewayPids, .. system.Silos.Select(s => s.Process.Id), system.Redis.Id],
+                gatewayPids,
+                posts);
+        }
+        catch
+        {
+            await system.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A system started elsewhere (<c>./bookshelf up</c>): posts go to <paramref name="http"/> as <paramref name="user"/>.</summary>
+    public static async Task<BookShelfSystem> AttachAsync(Uri http, IReadOnlyList<Uri> webSockets, IReadOnlyList<int> serverPids, IReadOnlyList<int> gatewayPids, string user, string password, CancellationToken cancellationToken)
+    {
+        var posts = new PostClient(http);
+        await posts.SignInAsync(user, password, cancellationToken);
+        return new BookShelfSystem(null, webSockets, serverPids, gatewayPids, posts);
+    }
+
+    /// <inheritdoc />
+    public Task<long> CreatePostAsync(string title, CancellationToken cancellationToken) => _posts.CreateAsync(title, cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        _posts.Dispose();
+        if (_system is not null)
+        {
+            await _system.DisposeAsync();
+        }
+    }
+}

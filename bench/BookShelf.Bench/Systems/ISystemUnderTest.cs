@@ -1,0 +1,25 @@
+using BookShelf.Bench.Worker;
+
+namespace BookShelf.Bench.Systems;
+
+/// <summary>A running system the bench drives: where to connect, where to post, which processes are the server.</summary>
+public interface ISystemUnderTest : IAsyncDisposable
+{
+    /// <summary><c>bookshelf</c> or <c>signalr</c>.</summary>
+    string Name { get; }
+
+    /// <summary>How its WebSocket frames are read.</summary>
+    WireProtocol Protocol { get; }
+
+    /// <summary>One WebSocket URL per gateway process.</summary>
+    IReadOnlyList<Uri> WebSocketUris { get; }
+
+    /// <summary>Every server process (gateways, silos, Redis): their CPU and memory are what is measured.</summary>
+    IReadOnlyList<int> ServerPids { get; }
+
+    /// <summary>The gateway processes alone.</summary>
+    IReadOnlyList<int> GatewayPids { get; }
+
+    /// <summary>Creates a post over HTTP and returns its id once acknowledged.</summary>
+    Task<long> CreatePostAsync(string title, CancellationToken cancellationToken);
+}

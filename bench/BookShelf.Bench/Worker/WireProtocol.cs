@@ -1,0 +1,11 @@
+namespace BookShelf.Bench.Worker;
+
+/// <summary>Which server a connection talks to, and so how its frames are read.</summary>
+public enum WireProtocol
+{
+    /// <summary>BookShelf's <c>/ws/update_notice/</c>: one JSON event per text frame, with <c>new_id</c> and <c>seq</c>.</summary>
+    BookShelf,
+
+    /// <summary>SignalR JSON hub protocol over a plain WebSocket: a handshake, then 0x1E-terminated records.</summary>
+    SignalR,
+}
