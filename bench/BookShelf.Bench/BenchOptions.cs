@@ -22,6 +22,8 @@ public sealed record BenchOptions
           --idle              ... connect only (memory)
           --json FILE         where the JSON goes (default .data/bench/results-<time>.json)
           --no-floor          skip measuring the send floor (bench/send-floor.c)
+          --warmup S          post for S seconds before measuring, so the JIT has tiered up (default 10)
+          --hold S            keep the connections open S seconds after measuring (to profile the server)
 
         Against a system that is already running (no start/stop):
           --ws URL[,URL]      its WebSocket URLs (one per gateway)
@@ -38,6 +40,12 @@ public sealed record BenchOptions
 
     /// <summary>The JSON output file.</summary>
     public string? JsonPath { get; init; }
+
+    /// <summary>Seconds of posting before the measured window.</summary>
+    public double Warmup { get; init; } = 10;
+
+    /// <summary>Seconds to keep the connections open after a scenario.</summary>
+    public double Hold { get; init; }
 
     /// <summary>Measure the send floor.</summary>
     public bool Floor { get; init; } = true;
@@ -84,6 +92,8 @@ public sealed record BenchOptions
                 case "--idle": idle = true; break;
                 case "--json": options = options with { JsonPath = Value() }; break;
                 case "--no-floor": options = options with { Floor = false }; break;
+                case "--warmup": options = options with { Warmup = double.Parse(Value(), CultureInfo.InvariantCulture) }; break;
+                case "--hold": options = options with { Hold = double.Parse(Value(), CultureInfo.InvariantCulture) }; break;
                 case "--ws": options = options with { TargetWebSockets = [.. Value().Split(',').Select(u => new Uri(u))] }; break;
                 case "--http": options = options with { TargetHttp = new Uri(Value()) }; break;
                 case "--protocol": options = options with { TargetProtocol = Value() }; break;
@@ -122,6 +132,12 @@ public sealed record BenchOptions
         if (duration is { } d)
         {
             scenarios = [.. scenarios.Select(s => s.Idle ? s : s with { Duration = TimeSpan.FromSeconds(d) })];
+        }
+
+        if (options.TargetWebSockets.Count > 0)
+        {
+            // One running system: measure it once.
+            options = options with { Systems = [options.TargetProtocol == "signalr" ? "signalr" : "bookshelf"] };
         }
 
         return options with { Scenarios = scenarios };

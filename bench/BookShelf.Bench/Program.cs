@@ -60,7 +60,7 @@ foreach (var scenario in options.Scenarios)
         try
         {
             await using var system = await StartAsync(name, scenario, options, cancel.Token);
-            row.Add(await new ScenarioRunner(system, scenario, progress).RunAsync(cancel.Token));
+            row.Add(await new ScenarioRunner(system, scenario, progress, TimeSpan.FromSeconds(options.Warmup), TimeSpan.FromSeconds(options.Hold)).RunAsync(cancel.Token));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -10,13 +10,26 @@ namespace BookShelf.Bench;
 /// Runs one scenario against one running system: connects the clients, measures memory, makes the posts, waits
 /// for the deliveries, and measures CPU over that window; then checks every delivery against the posts.
 /// </summary>
-public sealed class ScenarioRunner(ISystemUnderTest system, Scenario scenario, TextWriter progress)
+public sealed class ScenarioRunner(ISystemUnderTest system, Scenario scenario, TextWriter progress, TimeSpan warmup, TimeSpan hold)
 {
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(3);
 
-    /// <summary>Runs it.</summary>
+    /// <summary>Runs it, then keeps the connections open for the hold time.</summary>
     public async Task<ScenarioResult> RunAsync(CancellationToken cancellationToken)
+    {
+        await using var workers = WorkerPool.Start(scenario.Connections);
+        var result = await RunAsync(workers, cancellationToken);
+        if (hold > TimeSpan.Zero)
+        {
+            Show($"holding the connections open for {hold.TotalSeconds:F0} s");
+            await Task.Delay(hold, cancellationToken);
+        }
+
+        return result;
+    }
+
+    private async Task<ScenarioResult> RunAsync(WorkerPool workers, CancellationToken cancellationToken)
     {
         // Warm the post path before the memory baseline (no connections yet).
         for (var i = 0; i < 3; i++)
@@ -28,7 +41,6 @@ public sealed class ScenarioRunner(ISystemUnderTest system, Scenario scenario, T
         var rssBefore = ProcessStats.RssBytes(system.ServerPids);
         var gatewayRssBefore = ProcessStats.RssBytes(system.GatewayPids);
 
-        await using var workers = WorkerPool.Start(scenario.Connections);
         var lastShown = Stopwatch.StartNew();
         var connected = await workers.ConnectAsync(system.WebSocketUris, scenario.Connections, system.Protocol, open =>
         {
@@ -73,13 +85,9 @@ public sealed class ScenarioRunner(ISystemUnderTest system, Scenario scenario, T
             return result;
         }
 
-        // Warm the fan-out path, then forget what it delivered.
-        for (var i = 0; i < 3; i++)
-        {
-            await system.CreatePostAsync($"warm-up fan-out {i}", cancellationToken);
-        }
-
-        await WaitForAsync(workers, (long)opened * 3, TimeSpan.FromSeconds(30), "warm-up", cancellationToken);
+        // Warm up (the JIT tiers the hot paths up while posts flow), then forget what was delivered.
+        var warmUp = await PostAsync(workers, opened, scenario.Rate > 0 ? scenario.Rate : 20, warmup, "warming up", cancellationToken);
+        await WaitForAsync(workers, (long)opened * warmUp.Count(p => p.Id > 0), TimeSpan.FromSeconds(30), "warm-up", cancellationToken);
         await workers.AskAllAsync(new WorkerCommand { Op = "clear" });
 
         var serverCpu0 = ProcessStats.CpuSeconds(system.ServerPids);
@@ -87,7 +95,7 @@ public sealed class ScenarioRunner(ISystemUnderTest system, Scenario scenario, T
         var loadCpu0 = workers.CpuSeconds() + ProcessStats.CpuSeconds(Environment.ProcessId);
         var window = Stopwatch.StartNew();
 
-        var posts = await PostAsync(workers, opened, cancellationToken);
+        var posts = await PostAsync(workers, opened, scenario.Rate, scenario.Duration, "posting", cancellationToken);
         var acked = posts.Where(p => p.Id > 0).OrderBy(p => p.Sent).ToList();
         var drained = await WaitForAsync(workers, (long)opened * acked.Count, DrainTimeout, "deliveries", cancellationToken);
 
@@ -156,21 +164,21 @@ public sealed class ScenarioRunner(ISystemUnderTest system, Scenario scenario, T
     }
 
     /// <summary>Makes the posts (at the scenario's rate, or closed loop) while showing progress.</summary>
-    private async Task<IReadOnlyList<PostRecord>> PostAsync(WorkerPool workers, int opened, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<PostRecord>> PostAsync(WorkerPool workers, int opened, double rate, TimeSpan duration, string phase, CancellationToken cancellationToken)
     {
         var records = new ConcurrentBag<PostRecord>();
         var inFlight = new List<Task>();
         var clock = Stopwatch.StartNew();
         var n = 0;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var monitor = ShowPostingAsync(workers, opened, records, clock, stop.Token);
+        var monitor = ShowPostingAsync(workers, opened, records, clock, duration, phase, stop.Token);
 
         async Task PostOneAsync(int i)
         {
             var sent = Stopwatch.GetTimestamp();
             try
             {
-                var id = await system.CreatePostAsync($"bench {scenario.Name} #{i}", cancellationToken);
+                var id = await system.CreatePostAsync($"bench {scenario.Name} {phase} #{i}", cancellationToken);
                 records.Add(new PostRecord(id, sent, Stopwatch.GetTimestamp()));
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
@@ -179,13 +187,13 @@ public sealed class ScenarioRunner(ISystemUnderTest system, Scenario scenario, T
             }
         }
 
-        if (scenario.Rate > 0)
+        if (rate > 0)
         {
-            var interval = TimeSpan.FromSeconds(1 / scenario.Rate);
+            var interval = TimeSpan.FromSeconds(1 / rate);
             while (true)
             {
                 var due = interval * n;
-                if (due >= scenario.Duration)
+                if (due >= duration)
                 {
                     break;
                 }
@@ -203,7 +211,7 @@ public sealed class ScenarioRunner(ISystemUnderTest system, Scenario scenario, T
         }
         else
         {
-            while (clock.Elapsed < scenario.Duration)
+            while (clock.Elapsed < duration)
             {
                 await PostOneAsync(n++);
             }
@@ -214,7 +222,7 @@ public sealed class ScenarioRunner(ISystemUnderTest system, Scenario scenario, T
         return [.. records];
     }
 
-    private async Task ShowPostingAsync(WorkerPool workers, int opened, ConcurrentBag<PostRecord> records, Stopwatch clock, CancellationToken cancellationToken)
+    private async Task ShowPostingAsync(WorkerPool workers, int opened, ConcurrentBag<PostRecord> records, Stopwatch clock, TimeSpan duration, string phase, CancellationToken cancellationToken)
     {
         try
         {
@@ -223,7 +231,7 @@ public sealed class ScenarioRunner(ISystemUnderTest system, Scenario scenario, T
             {
                 var status = await workers.AskAllAsync(new WorkerCommand { Op = "status" });
                 var acked = records.Count(r => r.Id > 0);
-                Show($"posting {clock.Elapsed.TotalSeconds:F0}/{scenario.Duration.TotalSeconds:F0} s: {acked} acked, {status.Sum(s => s.Received):N0}/{(long)opened * acked:N0} delivered, {status.Sum(s => s.Closed)} closed");
+                Show($"{phase} {clock.Elapsed.TotalSeconds:F0}/{duration.TotalSeconds:F0} s: {acked} acked, {status.Sum(s => s.Received):N0}/{(long)opened * acked:N0} delivered, {status.Sum(s => s.Closed)} closed");
             }
         }
         catch (OperationCanceledException)

@@ -10,7 +10,6 @@ var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseStaticFiles();
-app.UseWebSockets();
 app.UseAuthentication();
 app.UseAuthorization();
 

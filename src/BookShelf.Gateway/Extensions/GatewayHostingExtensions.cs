@@ -45,6 +45,9 @@ public static partial class GatewayHostingExtensions
             });
         });
 
+        // The WebSocket fast path sits below HTTP on every endpoint (see UpdateNoticeFastPath).
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen =>
+            listen.Use(next => new WebSockets.UpdateNoticeFastPath(next, listen.ApplicationServices).OnConnectionAsync)));
         if (settings.SocketSendBufferBytes > 0)
         {
             // Accepted sockets inherit SO_SNDBUF from the listening socket.
@@ -60,6 +63,8 @@ public static partial class GatewayHostingExtensions
         builder.Services.AddSingleton<Diagnostics.GatewayMetrics>();
         builder.Services.AddSingleton<GatewayFeed>();
         builder.Services.AddHostedService<GatewayFeedService>();
+        builder.Services.AddSingleton<WebSockets.HeartbeatMonitor>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WebSockets.HeartbeatMonitor>());
         builder.Services.AddSingleton<AccountService>();
         builder.Services.AddSingleton<PostService>();
         builder.Services.AddSingleton<RateLimits>();

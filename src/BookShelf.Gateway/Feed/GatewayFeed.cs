@@ -67,9 +67,9 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
         while (true)
         {
             var feed = _groups.GetOrAdd(group, g => new GroupFeed(g, this));
-            if (await feed.AddAsync(self, listener, afterSeq, cancellationToken))
+            if (await feed.AddAsync(self, listener, afterSeq, cancellationToken) is { } slot)
             {
-                return new Subscription(feed, self, listener);
+                return new Subscription(feed, self, slot);
             }
         }
     }
@@ -161,20 +161,23 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
         }
     }
 
-    private sealed class Subscription(GroupFeed feed, IGatewayObserver self, IFeedListener listener) : IAsyncDisposable
+    private sealed class Subscription(GroupFeed feed, IGatewayObserver self, Slot slot) : IAsyncDisposable
     {
         private int _disposed;
 
         public ValueTask DisposeAsync() =>
-            Interlocked.Exchange(ref _disposed, 1) == 0 ? new ValueTask(feed.RemoveAsync(self, listener)) : ValueTask.CompletedTask;
+            Interlocked.Exchange(ref _disposed, 1) == 0 ? new ValueTask(feed.RemoveAsync(self, slot)) : ValueTask.CompletedTask;
     }
 
     /// <summary>One group on this node: its position, the events that came early, and its local listeners.</summary>
     private sealed class GroupFeed(string name, GatewayFeed owner)
     {
+        /// <summary>Listeners per part when a group's fan-out is split over the cores.</summary>
+        private const int ParallelChunk = 512;
+
         private readonly SemaphoreSlim _gate = new(1, 1);
         private readonly SortedDictionary<long, FeedEvent> _early = [];
-        private Slot[] _slots = [];
+        private readonly List<Slot> _slots = [];
         private long _last;
         private bool _subscribed;
         private bool _retired;
@@ -188,7 +191,7 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
         /// replayed outside the gate (so a slow listener holds up only itself) while live events are held for
         /// it; then the held ones follow and it is live.
         /// </summary>
-        public async Task<bool> AddAsync(IGatewayObserver self, IFeedListener listener, long? afterSeq, CancellationToken cancellationToken)
+        public async Task<Slot?> AddAsync(IGatewayObserver self, IFeedListener listener, long? afterSeq, CancellationToken cancellationToken)
         {
             var slot = new Slot(listener);
             long target;
@@ -197,7 +200,7 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
             {
                 if (_retired)
                 {
-                    return false;
+                    return null;
                 }
 
                 if (!_subscribed)
@@ -210,11 +213,12 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
 
                 target = _last;
                 slot.CatchingUp = afterSeq is { } from && from != target;
-                _slots = [.. _slots, slot];
+                slot.Index = _slots.Count;
+                _slots.Add(slot);
                 if (!slot.CatchingUp)
                 {
                     listener.OnSubscribed(Name, target);
-                    return true;
+                    return slot;
                 }
             }
             finally
@@ -257,13 +261,13 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
                                 }
                             }
 
-                            slot.Held.Clear();
-                            return true;
+                            slot.ClearHeld();
+                            return slot;
                         }
 
                         // Too much arrived meanwhile: replay that too instead of holding it.
                         target = _last;
-                        slot.Held.Clear();
+                        slot.ClearHeld();
                     }
                     finally
                     {
@@ -273,18 +277,27 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
             }
             catch
             {
-                await RemoveAsync(self, listener);
+                await RemoveAsync(self, slot);
                 throw;
             }
         }
 
-        public async Task RemoveAsync(IGatewayObserver self, IFeedListener listener)
+        public async Task RemoveAsync(IGatewayObserver self, Slot slot)
         {
             await _gate.WaitAsync();
             try
             {
-                _slots = [.. _slots.Where(s => !ReferenceEquals(s.Listener, listener))];
-                if (_slots.Length > 0 || !_subscribed)
+                // Swap-remove: O(1), order among listeners does not matter.
+                if (slot.Index >= 0 && slot.Index < _slots.Count && ReferenceEquals(_slots[slot.Index], slot))
+                {
+                    var last = _slots[^1];
+                    _slots[slot.Index] = last;
+                    last.Index = slot.Index;
+                    _slots.RemoveAt(_slots.Count - 1);
+                    slot.Index = -1;
+                }
+
+                if (_slots.Count > 0 || !_subscribed)
                 {
                     return;
                 }
@@ -351,7 +364,7 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
                     }
                 }
 
-                DrainEarly();
+                await DrainEarlyAsync();
                 if (_early.Count > 0)
                 {
                     await CatchUpAsync(_early.Keys.Last());
@@ -382,7 +395,7 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
                     _last = read.LastSeq;
                     foreach (var slot in _slots)
                     {
-                        slot.Held.Clear();
+                        slot.ClearHeld();
                         slot.Listener.OnReset(Name, _last);
                     }
 
@@ -398,11 +411,11 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
                 {
                     if (e.Seq == _last + 1)
                     {
-                        Deliver(e);
+                        await DeliverAsync(e);
                     }
                 }
 
-                DrainEarly();
+                await DrainEarlyAsync();
             }
 
             foreach (var seq in _early.Keys.Where(s => s <= _last).ToList())
@@ -410,7 +423,7 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
                 _early.Remove(seq);
             }
 
-            DrainEarly();
+            await DrainEarlyAsync();
         }
 
         /// <summary>
@@ -446,20 +459,50 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
             return from;
         }
 
-        private void DrainEarly()
+        private async Task DrainEarlyAsync()
         {
             while (_early.Remove(_last + 1, out var next))
             {
-                Deliver(next);
+                await DeliverAsync(next);
             }
         }
 
-        private void Deliver(FeedEvent e)
+        /// <summary>
+        /// Hands the next event, encoded once, to every local listener; a big group is split over the cores (each
+        /// listener is in one part, and the next event waits for all parts, so every listener gets events in order).
+        /// Holds the gate.
+        /// </summary>
+        private async Task DeliverAsync(FeedEvent e)
         {
             _last = e.Seq;
             var frame = FeedFrame.Create(e);
-            foreach (var slot in _slots)
+            var count = _slots.Count;
+            var parts = Math.Clamp(count / ParallelChunk, 1, Environment.ProcessorCount);
+            if (parts == 1)
             {
+                DeliverRange(frame, 0, count);
+            }
+            else
+            {
+                var others = new Task[parts - 1];
+                for (var p = 1; p < parts; p++)
+                {
+                    var (from, to) = (count * p / parts, count * (p + 1) / parts);
+                    others[p - 1] = Task.Run(() => DeliverRange(frame, from, to));
+                }
+
+                DeliverRange(frame, 0, count / parts);
+                await Task.WhenAll(others);
+            }
+
+            owner._metrics?.Delivered(count);
+        }
+
+        private void DeliverRange(FeedFrame frame, int from, int to)
+        {
+            for (var i = from; i < to; i++)
+            {
+                var slot = _slots[i];
                 if (slot.CatchingUp)
                 {
                     slot.Held.Add(frame);
@@ -475,19 +518,26 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
                     LogListenerFailed(owner._logger, ex, Name);
                 }
             }
-
-            owner._metrics?.Delivered(_slots.Length);
         }
     }
 
     /// <summary>A local listener and, while it catches up after a resume, the live events held for it.</summary>
     private sealed class Slot(IFeedListener listener)
     {
+        private List<FeedFrame>? _held;
+
         public IFeedListener Listener { get; } = listener;
+
+        /// <summary>Where it is in its group's list (-1 once removed).</summary>
+        public int Index { get; set; } = -1;
 
         public bool CatchingUp { get; set; }
 
-        public List<FeedFrame> Held { get; } = [];
+        /// <summary>Live events held while catching up (made only for listeners that resume).</summary>
+        public List<FeedFrame> Held => _held ??= [];
+
+        /// <summary>Drops what was held.</summary>
+        public void ClearHeld() => _held = null;
     }
 
     [LoggerMessage(3001, LogLevel.Debug, "Gateway subscribed to {Group} at seq {Seq}")]

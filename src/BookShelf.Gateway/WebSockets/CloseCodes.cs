@@ -3,6 +3,9 @@ namespace BookShelf.Gateway.WebSockets;
 /// <summary>WebSocket close codes the gateway uses (documented in docs/protocol.md).</summary>
 public static class CloseCodes
 {
+    /// <summary>The client broke the WebSocket protocol: an unmasked or malformed frame (1002).</summary>
+    public const int ProtocolError = 1002;
+
     /// <summary>The client sent a binary message (1003, unsupported data).</summary>
     public const int BinaryMessage = 1003;
 

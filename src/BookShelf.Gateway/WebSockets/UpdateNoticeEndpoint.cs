@@ -1,8 +1,10 @@
 using System.Globalization;
-using System.Net.WebSockets;
+using System.IO.Pipelines;
 using BookShelf.Gateway.Diagnostics;
 using BookShelf.Gateway.Feed;
 using BookShelf.Gateway.Options;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 
 namespace BookShelf.Gateway.WebSockets;
@@ -11,51 +13,60 @@ namespace BookShelf.Gateway.WebSockets;
 /// <c>GET /ws/update_notice/</c>: the contract endpoint. A bare connection joins the site group. Query options:
 /// <c>groups=site,post-7</c> (instead of the site group) and <c>resume=site:41,post-7:3</c> (replay what came
 /// after those seqs). Origins not allowed by configuration are refused with 403 before the upgrade.
+/// Most connections are served by <see cref="UpdateNoticeFastPath"/> below HTTP; this endpoint serves the rest
+/// (a WebSocket asked for on a connection that already carried HTTP requests, or over TLS), with the same rules.
 /// </summary>
 public static partial class UpdateNoticeEndpoint
 {
-    /// <summary>Maps the endpoint; routing matches it with and without the trailing slash.</summary>
+    /// <summary>The endpoint's path (routing and the fast path accept it with and without the trailing slash).</summary>
+    public const string Path = "/ws/update_notice";
+
+    /// <summary>Maps the endpoint.</summary>
     public static IEndpointRouteBuilder MapUpdateNotice(this IEndpointRouteBuilder app)
     {
-        app.Map("/ws/update_notice", HandleAsync);
+        app.Map(Path, HandleAsync);
         return app;
     }
 
-    private static async Task HandleAsync(HttpContext context, GatewayFeed feed, GatewayMetrics metrics, IOptions<GatewayOptions> options, ILoggerFactory loggers, IHostApplicationLifetime lifetime)
+    /// <summary>The rules, whichever path the request came by: origin, then the groups asked for.</summary>
+    public static UpgradeDecision Decide(UpgradeRequest request, GatewayOptions options)
     {
-        var settings = options.Value;
-        if (!IsOriginAllowed(context.Request, settings))
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(options);
+        if (!IsOriginAllowed(request.Scheme, request.Host, request.Origin, options))
         {
-            LogOriginRefused(loggers.CreateLogger(typeof(UpdateNoticeEndpoint)), context.Request.Headers.Origin.ToString());
-            await Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Origin not allowed", detail: "This origin may not open the BookShelf WebSocket.").ExecuteAsync(context);
-            return;
+            return UpgradeDecision.Refuse(StatusCodes.Status403Forbidden, "Origin not allowed", "This origin may not open the BookShelf WebSocket.");
         }
 
-        if (!context.WebSockets.IsWebSocketRequest)
+        var query = new QueryCollection(QueryHelpers.ParseQuery(request.Query));
+        if (!TryReadSubscriptions(query, options, out var subscriptions, out var error))
         {
-            await Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "WebSocket required", detail: "Open this URL with a WebSocket client.").ExecuteAsync(context);
-            return;
+            return UpgradeDecision.Refuse(StatusCodes.Status400BadRequest, "Bad subscription", error!);
         }
 
-        if (!TryReadSubscriptions(context.Request.Query, settings, out var initial, out var error))
-        {
-            await Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad subscription", detail: error).ExecuteAsync(context);
-            return;
-        }
+        return new UpgradeDecision(StatusCodes.Status101SwitchingProtocols, null, null, subscriptions, !query.ContainsKey("groups") && !query.ContainsKey("resume"));
+    }
 
-        var session = new WebSocketSession(feed, settings, metrics, loggers.CreateLogger<WebSocketSession>());
-        WebSocket socket;
+    /// <summary>
+    /// Joins the groups (before the upgrade is answered: a client that sees it succeed gets every later event),
+    /// lets <paramref name="upgrade"/> answer it and return the connection's pipes, then serves the connection.
+    /// </summary>
+    public static async Task ServeAsync(UpgradeDecision decision, Func<Task<(PipeReader Input, FrameOutput Output, Action Abort)>> upgrade, IServiceProvider services, CancellationToken aborted)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        ArgumentNullException.ThrowIfNull(upgrade);
+        ArgumentNullException.ThrowIfNull(services);
+        var session = new WebSocketSession(
+            services.GetRequiredService<GatewayFeed>(),
+            services.GetRequiredService<IOptions<GatewayOptions>>().Value,
+            services.GetRequiredService<GatewayMetrics>(),
+            services.GetRequiredService<HeartbeatMonitor>(),
+            services.GetRequiredService<ILoggerFactory>().CreateLogger<WebSocketSession>());
+        (PipeReader Input, FrameOutput Output, Action Abort) connection;
         try
         {
-            // Joined before the upgrade: a client that sees it succeed gets every later event. A bare URL is the
-            // original client, which expects nothing but post frames.
-            var bare = !context.Request.Query.ContainsKey("groups") && !context.Request.Query.ContainsKey("resume");
-            await session.JoinAsync(initial.Where(s => s.Resume is null).Select(s => s.Group), announce: !bare, context.RequestAborted);
-            socket = await context.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
-            {
-                KeepAliveInterval = settings.PingInterval,
-                KeepAliveTimeout = settings.PingTimeout,
-            });
+            await session.JoinAsync(decision.Subscriptions.Where(s => s.Resume is null).Select(s => s.Group), announce: !decision.Bare, aborted);
+            connection = await upgrade();
         }
         catch
         {
@@ -63,17 +74,50 @@ public static partial class UpdateNoticeEndpoint
             throw;
         }
 
-        using (socket)
+        session.Attach(connection.Input, connection.Output, connection.Abort);
+        await session.RunAsync([.. decision.Subscriptions.Where(s => s.Resume is not null).Select(s => (s.Group, s.Resume!.Value))]);
+    }
+
+    private static async Task HandleAsync(HttpContext context, IOptions<GatewayOptions> options, ILoggerFactory loggers)
+    {
+        var headers = context.Request.Headers;
+        var request = new UpgradeRequest(context.Request.Scheme, context.Request.Host.Value ?? "", headers.Origin.Count > 0 ? headers.Origin.ToString() : null, context.Request.QueryString.Value?.TrimStart('?') ?? "", headers.SecWebSocketKey.ToString());
+        var decision = Decide(request, options.Value);
+        if (decision.Status == StatusCodes.Status403Forbidden)
         {
-            await session.RunAsync(socket, [.. initial.Where(s => s.Resume is not null).Select(s => (s.Group, s.Resume!.Value))], lifetime.ApplicationStopping);
+            LogOriginRefused(loggers.CreateLogger(typeof(UpdateNoticeEndpoint)), request.Origin ?? "");
+            await Results.Problem(statusCode: decision.Status, title: decision.Title, detail: decision.Detail).ExecuteAsync(context);
+            return;
         }
+
+        var upgrade = context.Features.Get<IHttpUpgradeFeature>();
+        if (!HttpMethods.IsGet(context.Request.Method) || upgrade is not { IsUpgradableRequest: true }
+            || !WebSocketHandshake.IsUpgrade(headers.Upgrade, headers.Connection, headers.SecWebSocketVersion, request.Key))
+        {
+            await Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "WebSocket required", detail: "Open this URL with a WebSocket client.").ExecuteAsync(context);
+            return;
+        }
+
+        if (decision.Status != StatusCodes.Status101SwitchingProtocols)
+        {
+            await Results.Problem(statusCode: decision.Status, title: decision.Title, detail: decision.Detail).ExecuteAsync(context);
+            return;
+        }
+
+        await ServeAsync(decision, async () =>
+        {
+            context.Response.Headers.Connection = "Upgrade";
+            context.Response.Headers.Upgrade = "websocket";
+            context.Response.Headers.SecWebSocketAccept = WebSocketHandshake.AcceptKey(request.Key);
+            var stream = await upgrade.UpgradeAsync();
+            return (PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true, useZeroByteReads: true)), new FrameOutput.Pipe(PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true))), context.Abort);
+        }, context.RequestServices, context.RequestAborted);
     }
 
     /// <summary>Scripts send no Origin; browsers do, and it must be the gateway's own or a configured one.</summary>
-    internal static bool IsOriginAllowed(HttpRequest request, GatewayOptions options)
+    internal static bool IsOriginAllowed(string scheme, string host, string? origin, GatewayOptions options)
     {
-        var origin = request.Headers.Origin.ToString();
-        if (origin.Length == 0)
+        if (string.IsNullOrEmpty(origin))
         {
             return true;
         }
@@ -83,7 +127,7 @@ public static partial class UpdateNoticeEndpoint
             return options.AllowedOrigins.Any(o => string.Equals(o.TrimEnd('/'), origin, StringComparison.OrdinalIgnoreCase));
         }
 
-        return string.Equals(origin, $"{request.Scheme}://{request.Host}", StringComparison.OrdinalIgnoreCase);
+        return string.Equals(origin, $"{scheme}://{host}", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>Reads <c>groups</c> and <c>resume</c> from the query; a bare URL means the site group.</summary>
@@ -135,5 +179,5 @@ public static partial class UpdateNoticeEndpoint
     }
 
     [LoggerMessage(4101, LogLevel.Debug, "WebSocket refused: origin {Origin} not allowed")]
-    private static partial void LogOriginRefused(ILogger logger, string origin);
+    internal static partial void LogOriginRefused(ILogger logger, string origin);
 }

@@ -1,6 +1,5 @@
 using System.Buffers;
-using System.Net.WebSockets;
-using System.Threading.Channels;
+using System.IO.Pipelines;
 using BookShelf.Gateway.Diagnostics;
 using BookShelf.Gateway.Feed;
 using BookShelf.Gateway.Options;
@@ -8,45 +7,65 @@ using BookShelf.Gateway.Options;
 namespace BookShelf.Gateway.WebSockets;
 
 /// <summary>
-/// One WebSocket connection: its group subscriptions, its position (last seq) per group, and a bounded send
-/// queue of pre-encoded frames. Events are written as the same bytes every connection gets; a connection that
-/// lets its queue fill is closed with <see cref="CloseCodes.TooSlow"/> so it reconnects and resumes, and it
-/// never holds up anyone else. Idle connections wait with zero-byte reads, holding no receive buffer.
+/// One WebSocket connection, speaking RFC 6455 itself over the connection's pipes: its group subscriptions, its
+/// position (last seq) per group, and its sends. An event is written as the frame bytes every connection gets,
+/// straight into the connection's output pipe, from the thread that fans the event out: no task, queue or
+/// buffer per connection while it keeps up. When the socket cannot take more (the transport's buffer is full),
+/// frames wait in a bounded backlog, written with one flush once there is room; a connection whose backlog
+/// fills is closed with <see cref="CloseCodes.TooSlow"/> so it reconnects and resumes, and it never holds up
+/// anyone else. Idle connections hold no buffer (the transport reads with zero-byte reads).
 /// </summary>
 public sealed partial class WebSocketSession : IFeedListener
 {
     private readonly GatewayFeed _feed;
     private readonly GatewayOptions _options;
-    private readonly ILogger _logger;
     private readonly GatewayMetrics _metrics;
-    private readonly Channel<ReadOnlyMemory<byte>> _outbox;
-    private readonly Dictionary<string, GroupPosition> _groups = new(StringComparer.Ordinal);
+    private readonly HeartbeatMonitor _heartbeat;
+    private readonly ILogger _logger;
     private readonly Lock _lock = new();
-    private readonly CancellationTokenSource _closing = new();
-    private TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private WebSocket _socket = null!;
-    private int _queued;
-    private int _tooSlow;
-
-    /// <summary>A session whose socket is accepted later (see <see cref="JoinAsync"/> and <see cref="RunAsync"/>).</summary>
-    public WebSocketSession(GatewayFeed feed, GatewayOptions options, GatewayMetrics metrics, ILogger logger)
-    {
-        _metrics = metrics;
-        _feed = feed;
-        _options = options;
-        _logger = logger;
-        // Bounded by the _queued count rather than by the channel, so a replay can wait for room (at half the
-        // limit) while live frames still fit.
-        _outbox = Channel.CreateUnbounded<ReadOnlyMemory<byte>>(new UnboundedChannelOptions { SingleReader = true });
-    }
-
-    /// <summary>Frames waiting to be sent (never more than the configured limit).</summary>
-    public int QueuedFrames => Volatile.Read(ref _queued);
+    private PipeReader? _input;
+    private FrameOutput? _output;
+    private Action _abort = () => { };
+    private GroupPosition[] _groups = [];
+    private Queue<ReadOnlyMemory<byte>>? _backlog;
+    private TaskCompletionSource? _drained;
+    private bool _busy = true; // a send is pending, or (until Attach) there is nowhere to send yet
+    private bool _outputClosed;
+    private bool _ending;
+    private long _lastReceived = Environment.TickCount64;
+    private long _pingSent;
+    private byte[]? _fragments;
+    private int _fragmentLength;
 
     /// <summary>
-    /// Joins groups before the WebSocket is accepted, so that once a client sees the upgrade succeed it gets every
-    /// later event. With <paramref name="announce"/> false no <c>subscribed</c> frame is sent: the original
-    /// BookShelf client, on a bare URL, gets nothing but post frames. Events queue until <see cref="RunAsync"/>.
+    /// A session not yet attached to its connection: frames wait in the backlog until <see cref="Attach"/>, so it
+    /// can join groups before the upgrade is answered.
+    /// </summary>
+    public WebSocketSession(GatewayFeed feed, GatewayOptions options, GatewayMetrics metrics, HeartbeatMonitor heartbeat, ILogger logger)
+    {
+        _feed = feed;
+        _options = options;
+        _metrics = metrics;
+        _heartbeat = heartbeat;
+        _logger = logger;
+    }
+
+    /// <summary>Frames waiting for room in the socket (never more than <see cref="GatewayOptions.SendQueueLimit"/>).</summary>
+    public int QueuedFrames
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _backlog?.Count ?? 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Joins groups before the upgrade is answered, so that once a client sees it succeed it gets every later
+    /// event. With <paramref name="announce"/> false no <c>subscribed</c> frame is sent: the original BookShelf
+    /// client, on a bare URL, gets nothing but post frames. Events wait in the backlog until <see cref="Attach"/>.
     /// </summary>
     public async Task JoinAsync(IEnumerable<string> groups, bool announce, CancellationToken cancellationToken)
     {
@@ -57,36 +76,79 @@ public sealed partial class WebSocketSession : IFeedListener
     }
 
     /// <summary>
-    /// Runs the accepted connection until it closes: resumes the groups given with a seq (replays need the socket,
-    /// as they wait for room in the queue), then serves client messages. Leaves every group at the end.
+    /// Attaches the upgraded connection (the upgrade answer already sent) and sends what waited;
+    /// <paramref name="abort"/> drops the connection.
     /// </summary>
-    public async Task RunAsync(WebSocket socket, IReadOnlyList<(string Group, long Resume)> resumes, CancellationToken stopping)
+    public void Attach(PipeReader input, FrameOutput output, Action abort)
     {
-        _socket = socket;
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stopping, _closing.Token);
-        var sender = SendLoopAsync(linked.Token);
+        lock (_lock)
+        {
+            _input = input;
+            _output = output;
+            _abort = abort;
+            _busy = false;
+            SendBacklogLocked();
+        }
+    }
+
+    /// <summary>
+    /// Serves the connection until it ends: resumes the groups given with a seq (a replay may wait for room), then
+    /// reads client frames. Leaves every group at the end and makes sure a close frame went out (or gives up after
+    /// two seconds and drops the connection).
+    /// </summary>
+    public async Task RunAsync(IReadOnlyList<(string Group, long Resume)> resumes)
+    {
+        _heartbeat.Add(this);
         _metrics.Connection(1);
+        var close = (Code: 1000, Reason: "bye");
         try
         {
             foreach (var (group, resume) in resumes)
             {
-                await SubscribeAsync(group, resume, announce: true, linked.Token);
+                await SubscribeAsync(group, resume, announce: true, CancellationToken.None);
             }
 
-            await ReceiveLoopAsync(linked.Token);
+            close = await ReceiveLoopAsync();
         }
-        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
         {
             LogClosed(_logger, ex.Message);
         }
         finally
         {
+            _heartbeat.Remove(this);
             await LeaveAllAsync();
             _metrics.Connection(-1);
-            _outbox.Writer.TryComplete();
-            await _closing.CancelAsync();
-            await sender;
-            await CloseAsync(stopping.IsCancellationRequested ? (WebSocketCloseStatus)CloseCodes.Restarting : WebSocketCloseStatus.NormalClosure, stopping.IsCancellationRequested ? "gateway restarting: resume" : "bye");
+            await CloseAsync(close.Code, close.Reason);
+        }
+    }
+
+    /// <summary>Closes with <see cref="CloseCodes.Restarting"/>: the gateway is shutting down.</summary>
+    public void Stop()
+    {
+        _ = CloseAsync(CloseCodes.Restarting, "gateway restarting: resume");
+        EndReceiving();
+    }
+
+    /// <summary>Called by the heartbeat: pings when due; drops the connection when a ping went unanswered too long.</summary>
+    public void Heartbeat(long now)
+    {
+        bool dead;
+        lock (_lock)
+        {
+            var pinged = _pingSent;
+            dead = pinged != 0 && _lastReceived < pinged && now - pinged >= (long)_options.PingTimeout.TotalMilliseconds;
+            if (!dead && (pinged == 0 || _lastReceived >= pinged) && now - Math.Max(_lastReceived, pinged) >= (long)_options.PingInterval.TotalMilliseconds)
+            {
+                _pingSent = now;
+                SendLocked(WebSocketFrames.EmptyPing);
+            }
+        }
+
+        if (dead)
+        {
+            LogPingTimeout(_logger);
+            _abort();
         }
     }
 
@@ -96,38 +158,45 @@ public sealed partial class WebSocketSession : IFeedListener
         var e = frame.Event;
         lock (_lock)
         {
-            if (!_groups.TryGetValue(e.Group, out var position) || e.Seq <= position.LastSeq)
+            var position = Find(e.Group);
+            if (position is null || e.Seq <= position.LastSeq)
             {
                 return;
             }
 
             position.LastSeq = e.Seq;
+            SendLocked(frame.Wire);
         }
-
-        Enqueue(frame.Utf8);
     }
 
     /// <inheritdoc />
     public async ValueTask OnReplayAsync(FeedFrame frame, CancellationToken cancellationToken)
     {
         var e = frame.Event;
-        lock (_lock)
+        while (true)
         {
-            if (!_groups.TryGetValue(e.Group, out var position) || e.Seq <= position.LastSeq)
+            Task? room;
+            lock (_lock)
             {
-                return;
+                var position = Find(e.Group);
+                if (position is null || e.Seq <= position.LastSeq || _outputClosed)
+                {
+                    return;
+                }
+
+                // Replays are bulk: leave half the backlog for live frames of other groups.
+                if (!_busy || (_backlog?.Count ?? 0) < Math.Max(1, _options.SendQueueLimit / 2))
+                {
+                    position.LastSeq = e.Seq;
+                    SendLocked(frame.Wire);
+                    return;
+                }
+
+                room = (_drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
             }
 
-            position.LastSeq = e.Seq;
+            await room.WaitAsync(cancellationToken);
         }
-
-        // Replays are bulk: leave half the queue for live frames of other groups.
-        while (Volatile.Read(ref _queued) >= Math.Max(1, _options.SendQueueLimit / 2) && Volatile.Read(ref _tooSlow) == 0)
-        {
-            await Volatile.Read(ref _drained).Task.WaitAsync(cancellationToken);
-        }
-
-        Enqueue(frame.Utf8);
     }
 
     /// <inheritdoc />
@@ -135,20 +204,18 @@ public sealed partial class WebSocketSession : IFeedListener
     {
         lock (_lock)
         {
-            if (!_groups.TryGetValue(group, out var position))
+            var position = Find(group);
+            if (position is null)
             {
                 return;
             }
 
             position.LastSeq = Math.Max(position.LastSeq, lastSeq);
-            lastSeq = position.LastSeq;
-            if (!position.Announce)
+            if (position.Announce)
             {
-                return;
+                SendLocked(Control(ControlFrames.Subscribed(group, position.LastSeq)));
             }
         }
-
-        Enqueue(ControlFrames.Subscribed(group, lastSeq));
     }
 
     /// <inheritdoc />
@@ -156,148 +223,395 @@ public sealed partial class WebSocketSession : IFeedListener
     {
         lock (_lock)
         {
-            if (_groups.TryGetValue(group, out var position))
-            {
-                position.LastSeq = lastSeq;
-            }
-        }
-
-        _metrics.Reset();
-        Enqueue(ControlFrames.Reset(group, lastSeq));
-    }
-
-    private void Enqueue(ReadOnlyMemory<byte> frame)
-    {
-        if (Volatile.Read(ref _tooSlow) == 1 || _closing.IsCancellationRequested)
-        {
-            return;
-        }
-
-        if (Interlocked.Increment(ref _queued) <= _options.SendQueueLimit)
-        {
-            if (!_outbox.Writer.TryWrite(frame))
-            {
-                Interlocked.Decrement(ref _queued);
-            }
-
-            return;
-        }
-
-        Interlocked.Decrement(ref _queued);
-
-        // The queue is full: stop queueing, tell the client to resume, and let it go.
-        if (Interlocked.Exchange(ref _tooSlow, 1) == 0)
-        {
-            LogTooSlow(_logger, _options.SendQueueLimit);
-            _metrics.SlowConsumer();
-            _outbox.Writer.TryComplete();
-            _drained.TrySetResult();
-        }
-    }
-
-    private async Task SendLoopAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            var reader = _outbox.Reader;
-            while (await reader.WaitToReadAsync(cancellationToken))
-            {
-                while (reader.TryRead(out var frame))
-                {
-                    if (Volatile.Read(ref _tooSlow) == 1)
-                    {
-                        break;
-                    }
-
-                    await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
-                    if (Interlocked.Decrement(ref _queued) < Math.Max(1, _options.SendQueueLimit / 2))
-                    {
-                        Interlocked.Exchange(ref _drained, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-                    }
-                }
-
-                if (Volatile.Read(ref _tooSlow) == 1)
-                {
-                    break;
-                }
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
-        {
-            LogClosed(_logger, ex.Message);
-        }
-
-        if (Volatile.Read(ref _tooSlow) == 1)
-        {
-            await CloseAsync((WebSocketCloseStatus)CloseCodes.TooSlow, "too slow: reconnect and resume");
-            await _closing.CancelAsync();
-        }
-    }
-
-    private async Task ReceiveLoopAsync(CancellationToken cancellationToken)
-    {
-        var limit = _options.MaxMessageBytes;
-        while (_socket.State == WebSocketState.Open)
-        {
-            // Idle connections hold no buffer: wait for data with a zero-byte read, then rent one.
-            var peek = await _socket.ReceiveAsync(Memory<byte>.Empty, cancellationToken);
-            if (peek.MessageType == WebSocketMessageType.Close)
+            var position = Find(group);
+            if (position is null)
             {
                 return;
             }
 
-            var buffer = ArrayPool<byte>.Shared.Rent(limit + 1);
-            try
-            {
-                var length = 0;
-                ValueWebSocketReceiveResult result;
-                do
-                {
-                    result = await _socket.ReceiveAsync(buffer.AsMemory(length, limit + 1 - length), cancellationToken);
-                    length += result.Count;
-                    if (length > limit)
-                    {
-                        await RefuseAsync(CloseCodes.MessageTooBig, $"messages are limited to {limit} bytes");
-                        return;
-                    }
-                }
-                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+            position.LastSeq = lastSeq;
+            SendLocked(Control(ControlFrames.Reset(group, lastSeq)));
+        }
 
-                switch (result.MessageType)
-                {
-                    case WebSocketMessageType.Close:
-                        return;
-                    case WebSocketMessageType.Binary:
-                        await RefuseAsync(CloseCodes.BinaryMessage, "binary messages are not supported");
-                        return;
-                }
+        _metrics.Reset();
+    }
 
-                await HandleAsync(buffer.AsSpan(0, length).ToArray(), cancellationToken);
-            }
-            finally
+    /// <summary>Leaves every group (when the connection ends, or when it was never upgraded).</summary>
+    public async Task LeaveAllAsync()
+    {
+        GroupPosition[] all;
+        lock (_lock)
+        {
+            all = _groups;
+            _groups = [];
+        }
+
+        foreach (var position in all)
+        {
+            if (position.Subscription is { } subscription)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                await subscription.DisposeAsync();
+                _metrics.Subscription(position.Group, -1);
             }
         }
     }
 
-    private async Task HandleAsync(byte[] message, CancellationToken cancellationToken)
+    private static byte[] Control(byte[] json) => WebSocketFrames.Frame(WebSocketFrames.Text, json);
+
+    /// <summary>Sends a frame now, or puts it in the backlog while a send is pending. Holds the lock.</summary>
+    private void SendLocked(ReadOnlyMemory<byte> frame)
     {
-        var parsed = ClientMessage.Parse(message, out var code, out var error);
+        if (_outputClosed)
+        {
+            return;
+        }
+
+        if (_busy)
+        {
+            _backlog ??= new Queue<ReadOnlyMemory<byte>>();
+            if (_backlog.Count >= _options.SendQueueLimit)
+            {
+                TooSlowLocked();
+                return;
+            }
+
+            _backlog.Enqueue(frame);
+            return;
+        }
+
+        StartSendLocked(frame);
+    }
+
+    /// <summary>Starts a send; if it cannot finish now, the session is busy until it does. Holds the lock.</summary>
+    private void StartSendLocked(ReadOnlyMemory<byte> bytes)
+    {
+        var send = _output!.SendAsync(bytes);
+        if (send.IsCompletedSuccessfully)
+        {
+            if (!send.Result)
+            {
+                OutputFailedLocked();
+            }
+
+            return;
+        }
+
+        _busy = true;
+        _ = FinishSendAsync(send);
+    }
+
+    /// <summary>Waits for a pending send, then sends the backlog as one batch, until nothing waits.</summary>
+    private async Task FinishSendAsync(ValueTask<bool> send)
+    {
+        while (true)
+        {
+            bool sent;
+            try
+            {
+                sent = await send;
+            }
+            catch (Exception ex) when (ex is IOException or InvalidOperationException or OperationCanceledException or ObjectDisposedException)
+            {
+                sent = false;
+            }
+
+            lock (_lock)
+            {
+                if (!sent)
+                {
+                    OutputFailedLocked();
+                    return;
+                }
+
+                if (!TakeBacklogLocked(out var batch))
+                {
+                    _busy = false;
+                    SignalDrainedLocked();
+                    return;
+                }
+
+                send = _output!.SendAsync(batch);
+            }
+        }
+    }
+
+    private void SendBacklogLocked()
+    {
+        if (TakeBacklogLocked(out var batch))
+        {
+            _busy = true;
+            _ = FinishSendAsync(_output!.SendAsync(batch));
+        }
+    }
+
+    /// <summary>The backlog as one buffer (so it leaves with one send), emptying it. Holds the lock.</summary>
+    private bool TakeBacklogLocked(out ReadOnlyMemory<byte> batch)
+    {
+        batch = default;
+        var backlog = _backlog;
+        _backlog = null;
+        if (backlog is not { Count: > 0 })
+        {
+            return false;
+        }
+
+        if (backlog.Count == 1)
+        {
+            batch = backlog.Dequeue();
+            return true;
+        }
+
+        var bytes = new byte[backlog.Sum(f => f.Length)];
+        var at = 0;
+        foreach (var frame in backlog)
+        {
+            frame.Span.CopyTo(bytes.AsSpan(at));
+            at += frame.Length;
+        }
+
+        batch = bytes;
+        return true;
+    }
+
+    private void SignalDrainedLocked()
+    {
+        var drained = _drained;
+        _drained = null;
+        drained?.TrySetResult();
+    }
+
+    private void OutputFailedLocked()
+    {
+        _outputClosed = true;
+        _busy = false;
+        _backlog = null;
+        SignalDrainedLocked();
+        EndReceiving();
+    }
+
+    private void TooSlowLocked()
+    {
+        LogTooSlow(_logger, _options.SendQueueLimit);
+        _metrics.SlowConsumer();
+        // What waits is dropped; the close frame goes after what the socket already holds. If even that cannot
+        // leave, the connection is dropped when closing gives up.
+        _backlog = null;
+        WriteCloseLocked(CloseCodes.TooSlow, "too slow: reconnect and resume");
+        EndReceiving();
+    }
+
+    /// <summary>Sends (or queues, last) the close frame; nothing is sent after it. Holds the lock.</summary>
+    private void WriteCloseLocked(int code, string reason)
+    {
+        if (_outputClosed)
+        {
+            return;
+        }
+
+        _outputClosed = true;
+        var close = WebSocketFrames.CloseFrame(code, reason);
+        if (_busy)
+        {
+            (_backlog ??= new Queue<ReadOnlyMemory<byte>>()).Enqueue(close);
+            return;
+        }
+
+        StartSendLocked(close);
+    }
+
+    /// <summary>Sends a close frame (once) and waits up to two seconds for it to leave; then drops the connection.</summary>
+    private async Task CloseAsync(int code, string reason)
+    {
+        Task drained;
+        lock (_lock)
+        {
+            WriteCloseLocked(code, reason);
+            if (!_busy)
+            {
+                return;
+            }
+
+            drained = (_drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        }
+
+        if (await Task.WhenAny(drained, Task.Delay(TimeSpan.FromSeconds(2))) != drained)
+        {
+            _abort();
+        }
+    }
+
+    private void EndReceiving()
+    {
+        _ending = true;
+        _input?.CancelPendingRead();
+    }
+
+    /// <summary>Reads client frames until the connection ends; returns the close code and reason to send.</summary>
+    private async Task<(int Code, string Reason)> ReceiveLoopAsync()
+    {
+        var input = _input ?? throw new InvalidOperationException("The session is not attached to a connection.");
+        while (true)
+        {
+            var result = await input.ReadAsync();
+            if (result.IsCanceled && _ending)
+            {
+                return (CloseCodes.Restarting, "gateway restarting: resume");
+            }
+
+            var buffer = result.Buffer;
+            var outcome = ReadFrames(ref buffer, out var message);
+            // After a whole message, frames may follow in what was read: only a partial frame counts as examined.
+            if (message is not null)
+            {
+                input.AdvanceTo(buffer.Start);
+            }
+            else
+            {
+                input.AdvanceTo(buffer.Start, result.Buffer.End);
+            }
+            if (message is not null)
+            {
+                try
+                {
+                    await HandleAsync(message.AsMemory(0, outcome.MessageLength));
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(message);
+                }
+
+                continue;
+            }
+
+            if (outcome.CloseCode != 0)
+            {
+                if (outcome.CloseCode != 1000 && outcome.CloseCode != -1)
+                {
+                    LogRefused(_logger, outcome.CloseCode, outcome.Reason);
+                }
+
+                return outcome.CloseCode == -1 ? (1000, "bye") : (outcome.CloseCode, outcome.Reason);
+            }
+
+            if (result.IsCompleted || (_ending && result.IsCanceled))
+            {
+                return (1000, "bye");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads whole frames from <paramref name="buffer"/> (moving its start past them) until a complete text message
+    /// (returned in a pooled array), a reason to close, or the end of the data.
+    /// </summary>
+    private ReadOutcome ReadFrames(ref ReadOnlySequence<byte> buffer, out byte[]? message)
+    {
+        message = null;
+        var limit = _options.MaxMessageBytes;
+        while (true)
+        {
+            var reader = new SequenceReader<byte>(buffer);
+            if (!WebSocketFrames.TryReadHeader(ref reader, out var header))
+            {
+                return default;
+            }
+
+            if (header.Reserved != 0 || !header.Masked || header.Opcode is not (WebSocketFrames.Continuation or WebSocketFrames.Text or WebSocketFrames.Binary or WebSocketFrames.Close or WebSocketFrames.Ping or WebSocketFrames.Pong)
+                || (header.IsControl && (!header.Fin || header.Length > 125))
+                || (header.Opcode == WebSocketFrames.Continuation && _fragments is null)
+                || (header.Opcode is WebSocketFrames.Text or WebSocketFrames.Binary && _fragments is not null))
+            {
+                return ReadOutcome.Close(CloseCodes.ProtocolError, "protocol error");
+            }
+
+            if (header.Opcode == WebSocketFrames.Binary)
+            {
+                return ReadOutcome.Close(CloseCodes.BinaryMessage, "binary messages are not supported");
+            }
+
+            if (!header.IsControl && _fragmentLength + header.Length > limit)
+            {
+                return ReadOutcome.Close(CloseCodes.MessageTooBig, $"messages are limited to {limit} bytes");
+            }
+
+            if (reader.Remaining < header.Length)
+            {
+                return default;
+            }
+
+            var length = (int)header.Length;
+            var payload = reader.Sequence.Slice(reader.Position, length);
+            buffer = buffer.Slice(payload.End);
+            lock (_lock)
+            {
+                _lastReceived = Environment.TickCount64;
+            }
+
+            switch (header.Opcode)
+            {
+                case WebSocketFrames.Ping:
+                {
+                    Span<byte> data = stackalloc byte[length];
+                    payload.CopyTo(data);
+                    WebSocketFrames.Unmask(data, header.Mask, 0);
+                    lock (_lock)
+                    {
+                        SendLocked(WebSocketFrames.Frame(WebSocketFrames.Pong, data));
+                    }
+
+                    continue;
+                }
+
+                case WebSocketFrames.Pong:
+                    continue;
+                case WebSocketFrames.Close:
+                    // The client closes: answer with a normal close.
+                    return ReadOutcome.Close(-1, "");
+            }
+
+            // Text, or its continuation: gather the message.
+            _fragments ??= ArrayPool<byte>.Shared.Rent(Math.Max(limit, 1));
+            var target = _fragments.AsSpan(_fragmentLength, length);
+            payload.CopyTo(target);
+            WebSocketFrames.Unmask(target, header.Mask, 0);
+            _fragmentLength += length;
+            if (!header.Fin)
+            {
+                continue;
+            }
+
+            var whole = _fragments;
+            var wholeLength = _fragmentLength;
+            _fragments = null;
+            _fragmentLength = 0;
+            if (!System.Text.Unicode.Utf8.IsValid(whole.AsSpan(0, wholeLength)))
+            {
+                ArrayPool<byte>.Shared.Return(whole);
+                return ReadOutcome.Close(CloseCodes.InvalidUtf8, "text must be UTF-8");
+            }
+
+            message = whole;
+            return new ReadOutcome(0, "", wholeLength);
+        }
+    }
+
+    private async Task HandleAsync(ReadOnlyMemory<byte> message)
+    {
+        var parsed = ClientMessage.Parse(message.Span, out var code, out var error);
         if (parsed is null)
         {
             LogBadMessage(_logger, code!);
-            Enqueue(ControlFrames.Error(code!, error!));
+            Send(ControlFrames.Error(code!, error!));
             return;
         }
 
         switch (parsed.Type)
         {
             case "ping":
-                Enqueue(ControlFrames.Pong);
+                Send(ControlFrames.Pong);
                 break;
             case "subscribe":
-                await SubscribeAsync(parsed.Group!, parsed.Resume, announce: true, cancellationToken);
+                await SubscribeAsync(parsed.Group!, parsed.Resume, announce: true, CancellationToken.None);
                 break;
             case "unsubscribe":
                 await UnsubscribeAsync(parsed.Group!);
@@ -305,31 +619,38 @@ public sealed partial class WebSocketSession : IFeedListener
         }
     }
 
+    private void Send(byte[] json)
+    {
+        lock (_lock)
+        {
+            SendLocked(Control(json));
+        }
+    }
+
     private async Task SubscribeAsync(string group, long? resume, bool announce, CancellationToken cancellationToken)
     {
         if (!Groups.IsValid(group))
         {
-            Enqueue(ControlFrames.Error("unknown_group", $"'{Truncate(group)}' is not a group: use 'site' or 'post-<id>'.", Truncate(group)));
+            Send(ControlFrames.Error("unknown_group", $"'{Truncate(group)}' is not a group: use 'site' or 'post-<id>'.", Truncate(group)));
             return;
         }
 
-        GroupPosition position;
+        var position = new GroupPosition(group) { LastSeq = resume ?? 0, Announce = announce };
         lock (_lock)
         {
-            if (_groups.ContainsKey(group))
+            if (Find(group) is not null)
             {
-                Enqueue(ControlFrames.Error("already_subscribed", $"Already subscribed to '{group}'.", group));
+                SendLocked(Control(ControlFrames.Error("already_subscribed", $"Already subscribed to '{group}'.", group)));
                 return;
             }
 
-            if (_groups.Count >= _options.MaxSubscriptionsPerConnection)
+            if (_groups.Length >= _options.MaxSubscriptionsPerConnection)
             {
-                Enqueue(ControlFrames.Error("too_many_subscriptions", $"At most {_options.MaxSubscriptionsPerConnection} groups per connection.", group));
+                SendLocked(Control(ControlFrames.Error("too_many_subscriptions", $"At most {_options.MaxSubscriptionsPerConnection} groups per connection.", group)));
                 return;
             }
 
-            position = new GroupPosition { LastSeq = resume ?? 0, Announce = announce };
-            _groups[group] = position;
+            _groups = [.. _groups, position];
         }
 
         try
@@ -345,11 +666,11 @@ public sealed partial class WebSocketSession : IFeedListener
         {
             lock (_lock)
             {
-                _groups.Remove(group);
+                _groups = [.. _groups.Where(p => p != position)];
             }
 
             LogSubscribeFailed(_logger, ex, group);
-            Enqueue(ControlFrames.Error("unavailable", "The group could not be joined right now; try again.", group));
+            Send(ControlFrames.Error("unavailable", "The group could not be joined right now; try again.", group));
         }
     }
 
@@ -358,15 +679,17 @@ public sealed partial class WebSocketSession : IFeedListener
         GroupPosition? position;
         lock (_lock)
         {
-            if (_groups.Remove(group, out position))
+            position = Find(group);
+            if (position is not null)
             {
-                Enqueue(ControlFrames.Unsubscribed(group));
+                _groups = [.. _groups.Where(p => p != position)];
+                SendLocked(Control(ControlFrames.Unsubscribed(group)));
             }
         }
 
         if (position is null)
         {
-            Enqueue(ControlFrames.Error("not_subscribed", $"Not subscribed to '{Truncate(group)}'.", Truncate(group)));
+            Send(ControlFrames.Error("not_subscribed", $"Not subscribed to '{Truncate(group)}'.", Truncate(group)));
             return;
         }
 
@@ -377,54 +700,25 @@ public sealed partial class WebSocketSession : IFeedListener
         }
     }
 
-    /// <summary>Leaves every group (when the connection ends, or when it was never accepted).</summary>
-    public async Task LeaveAllAsync()
+    private GroupPosition? Find(string group)
     {
-        List<(string Group, GroupPosition Position)> all;
-        lock (_lock)
+        foreach (var position in _groups)
         {
-            all = [.. _groups.Select(g => (g.Key, g.Value))];
-            _groups.Clear();
-        }
-
-        foreach (var (group, position) in all)
-        {
-            if (position.Subscription is { } subscription)
+            if (string.Equals(position.Group, group, StringComparison.Ordinal))
             {
-                await subscription.DisposeAsync();
-                _metrics.Subscription(group, -1);
+                return position;
             }
         }
-    }
 
-    private async Task RefuseAsync(int code, string reason)
-    {
-        LogRefused(_logger, code, reason);
-        await CloseAsync((WebSocketCloseStatus)code, reason);
-    }
-
-    private async Task CloseAsync(WebSocketCloseStatus status, string reason)
-    {
-        if (_socket.State is not (WebSocketState.Open or WebSocketState.CloseReceived))
-        {
-            return;
-        }
-
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await _socket.CloseOutputAsync(status, reason, timeout.Token);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or ObjectDisposedException)
-        {
-            _socket.Abort();
-        }
+        return null;
     }
 
     private static string Truncate(string value) => value.Length <= 64 ? value : value[..64];
 
-    private sealed class GroupPosition
+    private sealed class GroupPosition(string group)
     {
+        public string Group { get; } = group;
+
         public long LastSeq { get; set; }
 
         public bool Announce { get; init; }
@@ -432,10 +726,16 @@ public sealed partial class WebSocketSession : IFeedListener
         public IAsyncDisposable? Subscription { get; set; }
     }
 
+    /// <summary>What reading frames came to: nothing yet, a message of some length, or a close code (-1: the client closed).</summary>
+    private readonly record struct ReadOutcome(int CloseCode, string Reason, int MessageLength)
+    {
+        public static ReadOutcome Close(int code, string reason) => new(code, reason, 0);
+    }
+
     [LoggerMessage(4001, LogLevel.Debug, "WebSocket closed: {Reason}")]
     private static partial void LogClosed(ILogger logger, string reason);
 
-    [LoggerMessage(4002, LogLevel.Debug, "WebSocket client too slow: {Limit} frames queued; closing with a resume hint")]
+    [LoggerMessage(4002, LogLevel.Debug, "WebSocket client too slow: {Limit} frames waiting; closing with a resume hint")]
     private static partial void LogTooSlow(ILogger logger, int limit);
 
     [LoggerMessage(4003, LogLevel.Debug, "WebSocket message refused: {Code}")]
@@ -446,4 +746,7 @@ public sealed partial class WebSocketSession : IFeedListener
 
     [LoggerMessage(4005, LogLevel.Warning, "Could not subscribe a connection to {Group}")]
     private static partial void LogSubscribeFailed(ILogger logger, Exception exception, string group);
+
+    [LoggerMessage(4006, LogLevel.Debug, "WebSocket dropped: a ping went unanswered")]
+    private static partial void LogPingTimeout(ILogger logger);
 }

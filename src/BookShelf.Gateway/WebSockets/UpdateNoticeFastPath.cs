@@ -1,0 +1,210 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using BookShelf.Gateway.Options;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.Extensions.Options;
+
+namespace BookShelf.Gateway.WebSockets;
+
+/// <summary>
+/// Kestrel connection middleware: when a new connection's first request is a plain, well-formed WebSocket
+/// upgrade to <c>/ws/update_notice/</c>, it answers the handshake itself and serves the WebSocket straight on the
+/// connection's transport pipes, below HTTP. Such a connection then costs a socket, its two pipes and one
+/// <see cref="WebSocketSession"/>: no HTTP request, headers or middleware chain kept alive for its whole life,
+/// and every event frame goes into the transport with one copy. Anything else (other paths, unusual requests,
+/// later requests on a keep-alive connection) goes on to Kestrel's HTTP layer untouched, where
+/// <see cref="UpdateNoticeEndpoint"/> applies the same rules.
+/// </summary>
+public sealed partial class UpdateNoticeFastPath(ConnectionDelegate next, IServiceProvider services)
+{
+    /// <summary>The largest request head the fast path reads; anything bigger goes to HTTP.</summary>
+    public const int MaxHeadBytes = 8 * 1024;
+
+    private static readonly byte[] Prefix = Encoding.ASCII.GetBytes("GET " + UpdateNoticeEndpoint.Path);
+    private static readonly TimeSpan HeadTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>Serves one connection.</summary>
+    public async Task OnConnectionAsync(ConnectionContext connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var input = connection.Transport.Input;
+        UpgradeRequest? request;
+        using (var timeout = new CancellationTokenSource(HeadTimeout))
+        {
+            try
+            {
+                request = await ReadHeadAsync(input, connection.Features.Get<ITlsHandshakeFeature>() is null ? "http" : "https", timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // No head in time: HTTP has its own rules for idle connections.
+                request = null;
+            }
+        }
+
+        if (request is null)
+        {
+            await next(connection);
+            return;
+        }
+
+        var options = services.GetRequiredService<IOptions<GatewayOptions>>().Value;
+        var output = OutputOf(connection);
+        var decision = UpdateNoticeEndpoint.Decide(request, options);
+        try
+        {
+            if (decision.Status != StatusCodes.Status101SwitchingProtocols)
+            {
+                if (decision.Status == StatusCodes.Status403Forbidden)
+                {
+                    UpdateNoticeEndpoint.LogOriginRefused(services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(UpdateNoticeEndpoint)), request.Origin ?? "");
+                }
+
+                await output.SendAsync(WebSocketHandshake.Problem(decision.Status, decision.Status == 403 ? "Forbidden" : "Bad Request", decision.Title!, decision.Detail!));
+            }
+            else
+            {
+                await UpdateNoticeEndpoint.ServeAsync(decision, async () =>
+                {
+                    if (!await output.SendAsync(WebSocketHandshake.SwitchingProtocols(request.Key)))
+                    {
+                        throw new ConnectionAbortedException("The client left during the handshake.");
+                    }
+
+                    return (input, output, connection.Abort);
+                }, services, connection.ConnectionClosed);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ConnectionResetException or ConnectionAbortedException or IOException)
+        {
+            // The client went away during the handshake.
+        }
+
+        await connection.Transport.Output.CompleteAsync();
+    }
+
+    /// <summary>
+    /// Straight to the socket when the connection is plain TCP (the transport's output pipe is then never used);
+    /// through the transport's pipe otherwise (TLS).
+    /// </summary>
+    private static FrameOutput OutputOf(ConnectionContext connection)
+    {
+        if (connection.Features.Get<ITlsHandshakeFeature>() is null && connection.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
+        {
+            socket.Blocking = false;
+            return new FrameOutput.Socket(socket);
+        }
+
+        return new FrameOutput.Pipe(connection.Transport.Output);
+    }
+
+    /// <summary>
+    /// Reads the first request head if it can be the fast path's; returns null (having consumed nothing) when it
+    /// is not, and consumes the head when it is.
+    /// </summary>
+    private static async Task<UpgradeRequest?> ReadHeadAsync(PipeReader input, string scheme, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await input.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
+            var prefix = Math.Min(buffer.Length, Prefix.Length);
+            if (!StartsWith(buffer.Slice(0, prefix), Prefix.AsSpan(0, (int)prefix)))
+            {
+                input.AdvanceTo(buffer.Start);
+                return null;
+            }
+
+            var end = Find(buffer, "\r\n\r\n"u8);
+            if (end is null)
+            {
+                if (buffer.Length > MaxHeadBytes || result.IsCompleted)
+                {
+                    input.AdvanceTo(buffer.Start);
+                    return null;
+                }
+
+                input.AdvanceTo(buffer.Start, buffer.End);
+                continue;
+            }
+
+            var head = buffer.Slice(0, end.Value);
+            var request = head.Length <= MaxHeadBytes ? Parse(Encoding.Latin1.GetString(head), scheme) : null;
+            input.AdvanceTo(request is null ? buffer.Start : buffer.GetPosition(4, end.Value));
+            return request;
+        }
+    }
+
+    /// <summary>
+    /// Parses a request head; null unless it is exactly a plain HTTP/1.1 WebSocket upgrade of the endpoint's path
+    /// (anything unusual is left to Kestrel, which answers it properly).
+    /// </summary>
+    internal static UpgradeRequest? Parse(string head, string scheme)
+    {
+        var lines = head.Split("\r\n");
+        var requestLine = lines[0].Split(' ');
+        if (requestLine is not ["GET", var target, "HTTP/1.1"])
+        {
+            return null;
+        }
+
+        var question = target.IndexOf('?', StringComparison.Ordinal);
+        var path = question < 0 ? target : target[..question];
+        if (path is not (UpdateNoticeEndpoint.Path or UpdateNoticeEndpoint.Path + "/"))
+        {
+            return null;
+        }
+
+        string? host = null, origin = null, upgrade = null, connectionHeader = null, version = null, key = null;
+        foreach (var line in lines.AsSpan(1))
+        {
+            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0 || line[0] is ' ' or '\t' || line.AsSpan(0, colon).ContainsAny(' ', '\t'))
+            {
+                return null;
+            }
+
+            var name = line[..colon];
+            var value = line[(colon + 1)..].Trim(' ', '\t');
+            switch (name.ToLowerInvariant())
+            {
+                case "host" when host is null: host = value; break;
+                case "origin" when origin is null: origin = value; break;
+                case "upgrade" when upgrade is null: upgrade = value; break;
+                case "connection" when connectionHeader is null: connectionHeader = value; break;
+                case "sec-websocket-version" when version is null: version = value; break;
+                case "sec-websocket-key" when key is null: key = value; break;
+                case "host" or "origin" or "upgrade" or "connection" or "sec-websocket-version" or "sec-websocket-key":
+                case "content-length" or "transfer-encoding" or "expect":
+                    return null;
+            }
+        }
+
+        if (host is null || !WebSocketHandshake.IsUpgrade(upgrade, connectionHeader, version, key))
+        {
+            return null;
+        }
+
+        return new UpgradeRequest(scheme, host, origin, question < 0 ? "" : target[(question + 1)..], key!);
+    }
+
+    private static bool StartsWith(ReadOnlySequence<byte> sequence, ReadOnlySpan<byte> expected)
+    {
+        if (sequence.IsSingleSegment)
+        {
+            return sequence.FirstSpan.SequenceEqual(expected);
+        }
+
+        Span<byte> copy = stackalloc byte[expected.Length];
+        sequence.CopyTo(copy);
+        return copy.SequenceEqual(expected);
+    }
+
+    private static SequencePosition? Find(ReadOnlySequence<byte> buffer, ReadOnlySpan<byte> delimiter)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        return reader.TryReadTo(out ReadOnlySequence<byte> _, delimiter, advancePastDelimiter: false) ? reader.Position : null;
+    }
+}
