@@ -85,7 +85,6 @@ public sealed class WorkerPool : IAsyncDisposable
             }
 
             info.ArgumentList.Add("worker");
-            info.Environment["DOTNET_TieredPGO"] = "1";
             return new WorkerProcess(Process.Start(info) ?? throw new InvalidOperationException($"could not start worker {index}"));
         }
 
