@@ -61,6 +61,7 @@ public static partial class GatewayHostingExtensions
 
         builder.Services.TryAddSingletonTimeProvider();
         builder.Services.AddSingleton<Diagnostics.GatewayMetrics>();
+        builder.Services.AddSingleton(sp => new FanOutThreads(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<GatewayFeedOptions>>().Value.FanOutNice));
         builder.Services.AddSingleton<GatewayFeed>();
         builder.Services.AddHostedService<GatewayFeedService>();
         builder.Services.AddSingleton<WebSockets.HeartbeatMonitor>();

@@ -20,6 +20,7 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<GatewayFeed> _logger;
     private readonly GatewayMetrics? _metrics;
+    private readonly FanOutThreads? _fanOut;
     private readonly ConcurrentDictionary<string, GroupFeed> _groups = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private IGatewayObserver? _self;
@@ -28,9 +29,10 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
     private int _disposed;
 
     /// <summary>Creates the feed side of a gateway node; call <see cref="Start"/> once the cluster client is connected.</summary>
-    public GatewayFeed(IGrainFactory grains, IOptions<GatewayFeedOptions> options, TimeProvider time, ILogger<GatewayFeed> logger, GatewayMetrics? metrics = null)
+    public GatewayFeed(IGrainFactory grains, IOptions<GatewayFeedOptions> options, TimeProvider time, ILogger<GatewayFeed> logger, GatewayMetrics? metrics = null, FanOutThreads? fanOut = null)
     {
         _metrics = metrics;
+        _fanOut = fanOut;
         ArgumentNullException.ThrowIfNull(options);
         _grains = grains;
         _options = options.Value;
@@ -172,7 +174,7 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
     /// <summary>One group on this node: its position, the events that came early, and its local listeners.</summary>
     private sealed class GroupFeed(string name, GatewayFeed owner)
     {
-        /// <summary>Listeners per part when a group's fan-out is split over the cores.</summary>
+        /// <summary>Listeners per part when a group's fan-out is split over the fan-out threads.</summary>
         private const int ParallelChunk = 512;
 
         private readonly SemaphoreSlim _gate = new(1, 1);
@@ -468,9 +470,9 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
         }
 
         /// <summary>
-        /// Hands the next event, encoded once, to every local listener; a big group is split over the cores (each
-        /// listener is in one part, and the next event waits for all parts, so every listener gets events in order).
-        /// Holds the gate.
+        /// Hands the next event, encoded once, to every local listener, on the <see cref="FanOutThreads"/>; a big
+        /// group is split over them (each listener is in one part, and the next event waits for all parts, so every
+        /// listener gets events in order). Holds the gate.
         /// </summary>
         private async Task DeliverAsync(FeedEvent e)
         {
@@ -478,21 +480,13 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
             var frame = FeedFrame.Create(e);
             var count = _slots.Count;
             var parts = Math.Clamp(count / ParallelChunk, 1, Environment.ProcessorCount);
-            if (parts == 1)
+            if (owner._fanOut is { } threads)
             {
-                DeliverRange(frame, 0, count);
+                await threads.RunAsync(parts, p => DeliverRange(frame, count * p / parts, count * (p + 1) / parts));
             }
             else
             {
-                var others = new Task[parts - 1];
-                for (var p = 1; p < parts; p++)
-                {
-                    var (from, to) = (count * p / parts, count * (p + 1) / parts);
-                    others[p - 1] = Task.Run(() => DeliverRange(frame, from, to));
-                }
-
-                DeliverRange(frame, 0, count / parts);
-                await Task.WhenAll(others);
+                DeliverRange(frame, 0, count);
             }
 
             owner._metrics?.Delivered(count);

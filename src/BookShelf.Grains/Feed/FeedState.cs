@@ -1,8 +1,8 @@
 namespace BookShelf.Grains.Feed;
 
 /// <summary>
-/// The head of a group's feed: the last seq, the events of the page not yet sealed, and the keys of recent
-/// events (for idempotent appends). Sealed pages live in <see cref="FeedPageGrain"/>s.
+/// The head of a group's feed: the last seq and the events of the page not yet sealed. Sealed pages live in
+/// <see cref="FeedPageGrain"/>s.
 /// </summary>
 [GenerateSerializer, Alias("BookShelf.FeedState")]
 public sealed class FeedState
@@ -19,7 +19,10 @@ public sealed class FeedState
     [Id(2)]
     public List<FeedEvent> Tail { get; set; } = [];
 
-    /// <summary>Keys and seqs of the most recent events, oldest first.</summary>
+    /// <summary>
+    /// Unused: earlier versions stored recent event keys here. The feed now rebuilds its dedup keys from the
+    /// stored events on activation; the id stays reserved so stored state keeps reading.
+    /// </summary>
     [Id(3)]
     public List<RecentKey> RecentKeys { get; set; } = [];
 }

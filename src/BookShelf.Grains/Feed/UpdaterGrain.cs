@@ -20,6 +20,7 @@ public sealed partial class UpdaterGrain(
     private readonly FeedOptions _options = options.Value;
     private readonly Dictionary<IGatewayObserver, DateTimeOffset> _leases = [];
     private readonly Dictionary<string, long> _recent = new(StringComparer.Ordinal);
+    private readonly Queue<(string Key, long Seq)> _recentOrder = new();
     private readonly Dictionary<long, IReadOnlyList<FeedEvent>> _pageCache = [];
     private string _group = "";
 
@@ -27,10 +28,7 @@ public sealed partial class UpdaterGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _group = this.GetPrimaryKeyString();
-        foreach (var recent in state.State.RecentKeys)
-        {
-            _recent[recent.Key] = recent.Seq;
-        }
+        await LoadRecentKeysAsync();
 
         var stream = this.GetStreamProvider(StorageNames.StreamProvider)
             .GetStream<FeedEvent>(StreamId.Create(StorageNames.StreamNamespace, _group));
@@ -53,13 +51,6 @@ public sealed partial class UpdaterGrain(
         var stamped = feedEvent with { Seq = head.LastSeq + 1, Group = _group };
         head.Tail.Add(stamped);
         head.LastSeq = stamped.Seq;
-        head.RecentKeys.Add(new RecentKey(stamped.Key, stamped.Seq));
-        var trimmed = head.RecentKeys.Count > _options.DedupWindow ? head.RecentKeys[0] : null;
-        if (trimmed is not null)
-        {
-            head.RecentKeys.RemoveAt(0);
-        }
-
         try
         {
             await state.WriteStateAsync();
@@ -69,22 +60,11 @@ public sealed partial class UpdaterGrain(
             // Storage did not take it: undo in memory so this activation never serves an event it did not store.
             head.Tail.RemoveAt(head.Tail.Count - 1);
             head.LastSeq = stamped.Seq - 1;
-            head.RecentKeys.RemoveAt(head.RecentKeys.Count - 1);
-            if (trimmed is not null)
-            {
-                head.RecentKeys.Insert(0, trimmed);
-            }
-
             LogAppendFailed(logger, ex, _group, feedEvent.Key);
             throw;
         }
 
-        if (trimmed is not null)
-        {
-            _recent.Remove(trimmed.Key);
-        }
-
-        _recent[stamped.Key] = stamped.Seq;
+        Remember(stamped);
         metrics.Appended(_group);
         LogAppended(logger, _group, stamped.Seq, stamped.Key);
         FanOut([stamped]);
@@ -212,6 +192,43 @@ public sealed partial class UpdaterGrain(
     }
 
     private string PageKey(long page) => $"{_group}/{page}";
+
+    /// <summary>
+    /// Rebuilds the keys of the last <see cref="FeedOptions.DedupWindow"/> events from the stored events themselves
+    /// (the tail, then sealed pages backwards), so the feed head written on every append carries no key list.
+    /// </summary>
+    private async Task LoadRecentKeysAsync()
+    {
+        var head = state.State;
+        var window = _options.DedupWindow;
+        var newestFirst = new List<FeedEvent>(window);
+        newestFirst.AddRange(Enumerable.Reverse(head.Tail).Take(window));
+        for (var page = head.SealedPages - 1; page >= 0 && newestFirst.Count < window; page--)
+        {
+            newestFirst.AddRange(Enumerable.Reverse(await GetPageAsync(page)).Take(window - newestFirst.Count));
+        }
+
+        head.RecentKeys = [];
+        foreach (var e in Enumerable.Reverse(newestFirst))
+        {
+            Remember(e);
+        }
+    }
+
+    /// <summary>Remembers an appended event's key, forgetting the oldest beyond the dedup window.</summary>
+    private void Remember(FeedEvent appended)
+    {
+        _recent[appended.Key] = appended.Seq;
+        _recentOrder.Enqueue((appended.Key, appended.Seq));
+        while (_recentOrder.Count > _options.DedupWindow)
+        {
+            var (key, seq) = _recentOrder.Dequeue();
+            if (_recent.TryGetValue(key, out var current) && current == seq)
+            {
+                _recent.Remove(key);
+            }
+        }
+    }
 
     private async Task SealFullPagesAsync()
     {

@@ -8,8 +8,10 @@ namespace BookShelf.Grains.Posts;
 /// are then published on the post-event stream and confirmed with the group's <see cref="IUpdaterGrain"/>
 /// (idempotent, so the stream and the confirmation may both arrive). A change is acknowledged only after that
 /// confirmation, so an acknowledged post is always in its feed even when the stream drops the event. Events
-/// left in the outbox by a failure are retried on a timer and on the next activation.
+/// left in the outbox by a failure are retried on a timer and on the next activation. A new post is placed on the
+/// silo of the writer that created it: one network hop less per post.
 /// </summary>
+[Orleans.Placement.PreferLocalPlacement]
 public sealed partial class PostGrain(
     [PersistentState("post", StorageNames.Posts)] IPersistentState<PostState> state,
     IOptions<FeedOptions> options,
@@ -186,19 +188,9 @@ public sealed partial class PostGrain(
         }
 
         var pending = outbox.ToArray();
-        var provider = this.GetStreamProvider(StorageNames.StreamProvider);
-        foreach (var feedEvent in pending)
-        {
-            try
-            {
-                await provider.GetStream<FeedEvent>(StreamId.Create(StorageNames.StreamNamespace, feedEvent.Group)).OnNextAsync(feedEvent);
-            }
-            catch (Exception ex)
-            {
-                LogStreamFailed(logger, ex, Id, feedEvent.Key);
-            }
-        }
-
+        // The stream publish and the confirmation go out together: waiting for one before the other would only
+        // add a round trip to every post.
+        var published = PublishAsync(pending);
         try
         {
             foreach (var feedEvent in pending)
@@ -214,6 +206,27 @@ public sealed partial class PostGrain(
             LogDeliveryFailed(logger, ex, Id, outbox.Count);
             ScheduleRetry();
             throw;
+        }
+        finally
+        {
+            await published;
+        }
+    }
+
+    /// <summary>Publishes events on the post-event stream, best effort (the confirmation is the guarantee).</summary>
+    private async Task PublishAsync(FeedEvent[] events)
+    {
+        var provider = this.GetStreamProvider(StorageNames.StreamProvider);
+        foreach (var feedEvent in events)
+        {
+            try
+            {
+                await provider.GetStream<FeedEvent>(StreamId.Create(StorageNames.StreamNamespace, feedEvent.Group)).OnNextAsync(feedEvent);
+            }
+            catch (Exception ex)
+            {
+                LogStreamFailed(logger, ex, Id, feedEvent.Key);
+            }
         }
     }
 
