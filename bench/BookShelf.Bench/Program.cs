@@ -9,7 +9,7 @@ using BookShelf.Testing;
 
 if (args.Length > 0 && args[0] == "worker")
 {
-    return await WorkerHost.RunAsync();
+    return WorkerHost.Run();
 }
 
 if (args.Contains("--help") || args.Contains("-h"))

@@ -85,6 +85,9 @@ public sealed class WorkerPool : IAsyncDisposable
             }
 
             info.ArgumentList.Add("worker");
+            // Receive completions run on the socket engine's threads: a worker's work per message is small and
+            // never blocks, and the hop to the thread pool would cost more than the work.
+            info.Environment["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "1";
             return new WorkerProcess(Process.Start(info) ?? throw new InvalidOperationException($"could not start worker {index}"));
         }
 

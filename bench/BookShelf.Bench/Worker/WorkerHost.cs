@@ -19,11 +19,14 @@ public sealed class WorkerHost
 
     private WorkerHost(TextWriter output) => _out = output;
 
-    /// <summary>Runs the command loop until <c>exit</c> or the end of input.</summary>
-    public static async Task<int> RunAsync()
+    /// <summary>
+    /// Runs the command loop until <c>exit</c> or the end of input, on the calling thread: reading standard input
+    /// blocks, and receive completions run on the socket engine's threads, which must never block.
+    /// </summary>
+    public static int Run()
     {
         var host = new WorkerHost(Console.Out);
-        while (await Console.In.ReadLineAsync() is { } line)
+        while (Console.In.ReadLine() is { } line)
         {
             var command = JsonSerializer.Deserialize<WorkerCommand>(line, Json.Options)!;
             if (command.Op == "exit")
@@ -31,7 +34,7 @@ public sealed class WorkerHost
                 break;
             }
 
-            host.Write(await host.HandleAsync(command));
+            host.Write(host.HandleAsync(command).GetAwaiter().GetResult());
         }
 
         foreach (var connection in host._connections)

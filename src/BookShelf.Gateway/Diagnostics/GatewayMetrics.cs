@@ -9,6 +9,7 @@ public sealed class GatewayMetrics
     private readonly UpDownCounter<long> _subscriptions;
     private readonly Counter<long> _deliveries;
     private readonly Histogram<double> _fanOutLatency;
+    private readonly Histogram<double> _fanOutDuration;
     private readonly Counter<long> _gapsFilled;
     private readonly Counter<long> _resumes;
     private readonly Counter<long> _slowConsumers;
@@ -24,6 +25,8 @@ public sealed class GatewayMetrics
         _deliveries = meter.CreateCounter<long>("bookshelf.gateway.deliveries", description: "Event frames queued to connections.");
         _fanOutLatency = meter.CreateHistogram<double>("bookshelf.gateway.fanout.latency", unit: "ms", description: "From the event's creation to its arrival at this gateway.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 2, 5, 10, 20, 50, 100, 250, 500, 1000, 2500, 5000] });
+        _fanOutDuration = meter.CreateHistogram<double>("bookshelf.gateway.fanout.duration", unit: "ms", description: "From an event's arrival at this gateway to its frame being handed to every local connection.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000] });
         _gapsFilled = meter.CreateCounter<long>("bookshelf.gateway.gaps_filled", description: "Gaps this gateway filled from a feed.");
         _resumes = meter.CreateCounter<long>("bookshelf.gateway.resumes", description: "Subscriptions that resumed from a seq.");
         _slowConsumers = meter.CreateCounter<long>("bookshelf.gateway.slow_consumers", description: "Connections closed for not reading fast enough.");
@@ -41,6 +44,9 @@ public sealed class GatewayMetrics
 
     /// <summary>An event arrived; records how long after its creation.</summary>
     public void Arrived(DateTimeOffset createdAt, DateTimeOffset now) => _fanOutLatency.Record(Math.Max(0, (now - createdAt).TotalMilliseconds));
+
+    /// <summary>An event was handed to every local connection of its group, <paramref name="milliseconds"/> after it arrived.</summary>
+    public void FannedOut(double milliseconds) => _fanOutDuration.Record(milliseconds);
 
     /// <summary>A gap was filled.</summary>
     public void GapFilled() => _gapsFilled.Add(1);

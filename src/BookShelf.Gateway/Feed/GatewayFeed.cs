@@ -477,6 +477,7 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
         private async Task DeliverAsync(FeedEvent e)
         {
             _last = e.Seq;
+            var started = owner._time.GetTimestamp();
             var frame = FeedFrame.Create(e);
             var count = _slots.Count;
             var parts = Math.Clamp(count / ParallelChunk, 1, Environment.ProcessorCount);
@@ -490,6 +491,7 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
             }
 
             owner._metrics?.Delivered(count);
+            owner._metrics?.FannedOut(owner._time.GetElapsedTime(started).TotalMilliseconds);
         }
 
         private void DeliverRange(FeedFrame frame, int from, int to)

@@ -48,13 +48,13 @@ public static partial class UpdateNoticeEndpoint
     }
 
     /// <summary>
-    /// Joins the groups (before the upgrade is answered: a client that sees it succeed gets every later event),
-    /// lets <paramref name="upgrade"/> answer it and return the connection's pipes, then serves the connection.
+    /// A session for an accepted upgrade, already in the groups asked for without a resume seq (joined before the
+    /// upgrade is answered, so a client that sees it succeed gets every later event). Attach the connection, then
+    /// run it with <see cref="Resumes"/>.
     /// </summary>
-    public static async Task ServeAsync(UpgradeDecision decision, Func<Task<(PipeReader Input, FrameOutput Output, Action Abort)>> upgrade, IServiceProvider services, CancellationToken aborted)
+    public static async Task<WebSocketSession> JoinAsync(UpgradeDecision decision, IServiceProvider services, CancellationToken aborted)
     {
         ArgumentNullException.ThrowIfNull(decision);
-        ArgumentNullException.ThrowIfNull(upgrade);
         ArgumentNullException.ThrowIfNull(services);
         var session = new WebSocketSession(
             services.GetRequiredService<GatewayFeed>(),
@@ -62,11 +62,9 @@ public static partial class UpdateNoticeEndpoint
             services.GetRequiredService<GatewayMetrics>(),
             services.GetRequiredService<HeartbeatMonitor>(),
             services.GetRequiredService<ILoggerFactory>().CreateLogger<WebSocketSession>());
-        (PipeReader Input, FrameOutput Output, Action Abort) connection;
         try
         {
             await session.JoinAsync(decision.Subscriptions.Where(s => s.Resume is null).Select(s => s.Group), announce: !decision.Bare, aborted);
-            connection = await upgrade();
         }
         catch
         {
@@ -74,8 +72,14 @@ public static partial class UpdateNoticeEndpoint
             throw;
         }
 
-        session.Attach(connection.Input, connection.Output, connection.Abort);
-        await session.RunAsync([.. decision.Subscriptions.Where(s => s.Resume is not null).Select(s => (s.Group, s.Resume!.Value))]);
+        return session;
+    }
+
+    /// <summary>The groups to resume once the connection is attached (their replay needs it).</summary>
+    public static (string Group, long Resume)[] Resumes(UpgradeDecision decision)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        return decision.Subscriptions.Any(s => s.Resume is not null) ? [.. decision.Subscriptions.Where(s => s.Resume is not null).Select(s => (s.Group, s.Resume!.Value))] : [];
     }
 
     private static async Task HandleAsync(HttpContext context, IOptions<GatewayOptions> options, ILoggerFactory loggers)
@@ -104,14 +108,23 @@ public static partial class UpdateNoticeEndpoint
             return;
         }
 
-        await ServeAsync(decision, async () =>
+        var session = await JoinAsync(decision, context.RequestServices, context.RequestAborted);
+        Stream stream;
+        try
         {
             context.Response.Headers.Connection = "Upgrade";
             context.Response.Headers.Upgrade = "websocket";
             context.Response.Headers.SecWebSocketAccept = WebSocketHandshake.AcceptKey(request.Key);
-            var stream = await upgrade.UpgradeAsync();
-            return (PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true, useZeroByteReads: true)), new FrameOutput.Pipe(PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true))), context.Abort);
-        }, context.RequestServices, context.RequestAborted);
+            stream = await upgrade.UpgradeAsync();
+        }
+        catch
+        {
+            await session.LeaveAllAsync();
+            throw;
+        }
+
+        session.Attach(PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true, useZeroByteReads: true)), new FrameOutput.Pipe(PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true))), context.Abort);
+        await session.RunAsync(Resumes(decision));
     }
 
     /// <summary>Scripts send no Origin; browsers do, and it must be the gateway's own or a configured one.</summary>

@@ -29,6 +29,28 @@ public sealed partial class UpdateNoticeFastPath(ConnectionDelegate next, IServi
     public async Task OnConnectionAsync(ConnectionContext connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
+        var accepted = await AcceptAsync(connection);
+        if (!accepted.Ours)
+        {
+            await next(connection);
+            return;
+        }
+
+        if (accepted.Session is { } session)
+        {
+            await session.RunAsync(accepted.Resumes);
+        }
+
+        await connection.Transport.Output.CompleteAsync();
+    }
+
+    /// <summary>
+    /// Reads the first request head. Not an upgrade for this endpoint: not ours (nothing consumed). Refused: the
+    /// problem is answered. Accepted: the session is in its groups, the 101 answer sent, the connection attached.
+    /// Everything only the handshake needs stays in this method, so it is gone while the connection lives.
+    /// </summary>
+    private async Task<Accepted> AcceptAsync(ConnectionContext connection)
+    {
         var input = connection.Transport.Input;
         UpgradeRequest? request;
         using (var timeout = new CancellationTokenSource(HeadTimeout))
@@ -46,13 +68,11 @@ public sealed partial class UpdateNoticeFastPath(ConnectionDelegate next, IServi
 
         if (request is null)
         {
-            await next(connection);
-            return;
+            return default;
         }
 
-        var options = services.GetRequiredService<IOptions<GatewayOptions>>().Value;
         var output = OutputOf(connection);
-        var decision = UpdateNoticeEndpoint.Decide(request, options);
+        var decision = UpdateNoticeEndpoint.Decide(request, services.GetRequiredService<IOptions<GatewayOptions>>().Value);
         try
         {
             if (decision.Status != StatusCodes.Status101SwitchingProtocols)
@@ -63,26 +83,24 @@ public sealed partial class UpdateNoticeFastPath(ConnectionDelegate next, IServi
                 }
 
                 await output.SendAsync(WebSocketHandshake.Problem(decision.Status, decision.Status == 403 ? "Forbidden" : "Bad Request", decision.Title!, decision.Detail!));
+                return new Accepted(true, null, []);
             }
-            else
-            {
-                await UpdateNoticeEndpoint.ServeAsync(decision, async () =>
-                {
-                    if (!await output.SendAsync(WebSocketHandshake.SwitchingProtocols(request.Key)))
-                    {
-                        throw new ConnectionAbortedException("The client left during the handshake.");
-                    }
 
-                    return (input, output, connection.Abort);
-                }, services, connection.ConnectionClosed);
+            var session = await UpdateNoticeEndpoint.JoinAsync(decision, services, connection.ConnectionClosed);
+            if (!await output.SendAsync(WebSocketHandshake.SwitchingProtocols(request.Key)))
+            {
+                await session.LeaveAllAsync();
+                return new Accepted(true, null, []);
             }
+
+            session.Attach(input, output, connection.Abort);
+            return new Accepted(true, session, UpdateNoticeEndpoint.Resumes(decision));
         }
         catch (Exception ex) when (ex is OperationCanceledException or ConnectionResetException or ConnectionAbortedException or IOException)
         {
             // The client went away during the handshake.
+            return new Accepted(true, null, []);
         }
-
-        await connection.Transport.Output.CompleteAsync();
     }
 
     /// <summary>
@@ -189,6 +207,8 @@ public sealed partial class UpdateNoticeFastPath(ConnectionDelegate next, IServi
 
         return new UpgradeRequest(scheme, host, origin, question < 0 ? "" : target[(question + 1)..], key!);
     }
+
+    private readonly record struct Accepted(bool Ours, WebSocketSession? Session, (string Group, long Resume)[] Resumes);
 
     private static bool StartsWith(ReadOnlySequence<byte> sequence, ReadOnlySpan<byte> expected)
     {

@@ -98,9 +98,11 @@ public sealed partial class WebSocketSession : IFeedListener
     /// </summary>
     public async Task RunAsync(IReadOnlyList<(string Group, long Resume)> resumes)
     {
+        // One method for the connection's whole life: it is the one object a waiting connection keeps suspended.
+        var input = _input ?? throw new InvalidOperationException("The session is not attached to a connection.");
         _heartbeat.Add(this);
         _metrics.Connection(1);
-        var close = (Code: 1000, Reason: "bye");
+        var (code, reason) = (1000, "bye");
         try
         {
             foreach (var (group, resume) in resumes)
@@ -108,7 +110,50 @@ public sealed partial class WebSocketSession : IFeedListener
                 await SubscribeAsync(group, resume, announce: true, CancellationToken.None);
             }
 
-            close = await ReceiveLoopAsync();
+            while (true)
+            {
+                var result = await input.ReadAsync();
+                if (result.IsCanceled && _ending)
+                {
+                    (code, reason) = (CloseCodes.Restarting, "gateway restarting: resume");
+                    break;
+                }
+
+                var buffer = result.Buffer;
+                var outcome = ReadFrames(ref buffer, out var message);
+                if (message is not null)
+                {
+                    // Frames may follow the message in what was read: only a partial frame counts as examined.
+                    input.AdvanceTo(buffer.Start);
+                    try
+                    {
+                        await HandleAsync(message.AsMemory(0, outcome.MessageLength));
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(message);
+                    }
+
+                    continue;
+                }
+
+                input.AdvanceTo(buffer.Start, result.Buffer.End);
+                if (outcome.CloseCode != 0)
+                {
+                    if (outcome.CloseCode != -1)
+                    {
+                        LogRefused(_logger, outcome.CloseCode, outcome.Reason);
+                        (code, reason) = (outcome.CloseCode, outcome.Reason);
+                    }
+
+                    break;
+                }
+
+                if (result.IsCompleted || (_ending && result.IsCanceled))
+                {
+                    break;
+                }
+            }
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
         {
@@ -119,7 +164,7 @@ public sealed partial class WebSocketSession : IFeedListener
             _heartbeat.Remove(this);
             await LeaveAllAsync();
             _metrics.Connection(-1);
-            await CloseAsync(close.Code, close.Reason);
+            await CloseAsync(code, reason);
         }
     }
 
@@ -444,60 +489,6 @@ public sealed partial class WebSocketSession : IFeedListener
     {
         _ending = true;
         _input?.CancelPendingRead();
-    }
-
-    /// <summary>Reads client frames until the connection ends; returns the close code and reason to send.</summary>
-    private async Task<(int Code, string Reason)> ReceiveLoopAsync()
-    {
-        var input = _input ?? throw new InvalidOperationException("The session is not attached to a connection.");
-        while (true)
-        {
-            var result = await input.ReadAsync();
-            if (result.IsCanceled && _ending)
-            {
-                return (CloseCodes.Restarting, "gateway restarting: resume");
-            }
-
-            var buffer = result.Buffer;
-            var outcome = ReadFrames(ref buffer, out var message);
-            // After a whole message, frames may follow in what was read: only a partial frame counts as examined.
-            if (message is not null)
-            {
-                input.AdvanceTo(buffer.Start);
-            }
-            else
-            {
-                input.AdvanceTo(buffer.Start, result.Buffer.End);
-            }
-            if (message is not null)
-            {
-                try
-                {
-                    await HandleAsync(message.AsMemory(0, outcome.MessageLength));
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(message);
-                }
-
-                continue;
-            }
-
-            if (outcome.CloseCode != 0)
-            {
-                if (outcome.CloseCode != 1000 && outcome.CloseCode != -1)
-                {
-                    LogRefused(_logger, outcome.CloseCode, outcome.Reason);
-                }
-
-                return outcome.CloseCode == -1 ? (1000, "bye") : (outcome.CloseCode, outcome.Reason);
-            }
-
-            if (result.IsCompleted || (_ending && result.IsCanceled))
-            {
-                return (1000, "bye");
-            }
-        }
     }
 
     /// <summary>
