@@ -177,8 +177,13 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
         /// <summary>Listeners per part when a group's fan-out is split over the fan-out threads.</summary>
         private const int ParallelChunk = 512;
 
+        /// <summary>Most events fanned out together (one write per connection).</summary>
+        private const int MaxBatch = 64;
+
         private readonly SemaphoreSlim _gate = new(1, 1);
         private readonly SortedDictionary<long, FeedEvent> _early = [];
+        private readonly System.Collections.Concurrent.ConcurrentQueue<IReadOnlyList<FeedEvent>> _inbox = new();
+        private int _draining;
         private readonly List<Slot> _slots = [];
         private long _last;
         private bool _subscribed;
@@ -257,7 +262,7 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
                             listener.OnSubscribed(Name, from);
                             foreach (var frame in slot.Held)
                             {
-                                if (frame.Event.Seq > from)
+                                if (frame.LastSeq > from)
                                 {
                                     listener.OnEvent(frame);
                                 }
@@ -348,38 +353,66 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
             }
         }
 
-        public async Task ReceiveAsync(IReadOnlyList<FeedEvent> events)
+        /// <summary>
+        /// Takes pushed events and returns at once. They go into an inbox; one drain at a time takes every event
+        /// in it and fans them out together, so when events come faster than a fan-out takes, each connection
+        /// gets them in fewer, larger writes instead of falling further behind. (Returning at once matters:
+        /// Orleans hands this node's observer one push at a time, so awaiting the fan-out here would queue the
+        /// next pushes where they cannot be batched.)
+        /// </summary>
+        public Task ReceiveAsync(IReadOnlyList<FeedEvent> events)
         {
-            await _gate.WaitAsync();
-            try
+            _inbox.Enqueue(events);
+            if (Interlocked.Exchange(ref _draining, 1) == 0)
             {
-                if (!_subscribed)
+                _ = Task.Run(DrainInboxAsync);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        private async Task DrainInboxAsync()
+        {
+            while (true)
+            {
+                await _gate.WaitAsync();
+                try
+                {
+                    while (_inbox.TryDequeue(out var arrived))
+                    {
+                        foreach (var e in arrived)
+                        {
+                            if (_subscribed && e.Seq > _last)
+                            {
+                                _early.TryAdd(e.Seq, e);
+                            }
+                        }
+                    }
+
+                    if (_subscribed)
+                    {
+                        await DrainEarlyAsync();
+                        if (_early.Count > 0)
+                        {
+                            await CatchUpAsync(_early.Keys.Last());
+                        }
+                    }
+                }
+                catch (Exception ex)
+                {
+                    // The next push or renewal finds the gap again.
+                    LogRenewFailed(owner._logger, ex, Name);
+                }
+                finally
+                {
+                    _gate.Release();
+                }
+
+                Volatile.Write(ref _draining, 0);
+                if (_inbox.IsEmpty || Interlocked.Exchange(ref _draining, 1) != 0)
                 {
                     return;
                 }
-
-                foreach (var e in events)
-                {
-                    if (e.Seq > _last)
-                    {
-                        _early.TryAdd(e.Seq, e);
-                    }
-                }
-
-                await DrainEarlyAsync();
-                if (_early.Count > 0)
-                {
-                    await CatchUpAsync(_early.Keys.Last());
-                }
-            }
-            catch (Exception ex)
-            {
-                // The next push or renewal finds the gap again.
-                LogRenewFailed(owner._logger, ex, Name);
-            }
-            finally
-            {
-                _gate.Release();
             }
         }
 
@@ -411,9 +444,9 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
 
                 foreach (var e in read.Events)
                 {
-                    if (e.Seq == _last + 1)
+                    if (e.Seq > _last)
                     {
-                        await DeliverAsync(e);
+                        _early.TryAdd(e.Seq, e);
                     }
                 }
 
@@ -461,24 +494,31 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
             return from;
         }
 
+        /// <summary>Fans out the events that follow on from <c>_last</c>, up to <see cref="MaxBatch"/> at a time. Holds the gate.</summary>
         private async Task DrainEarlyAsync()
         {
-            while (_early.Remove(_last + 1, out var next))
+            while (_early.ContainsKey(_last + 1))
             {
-                await DeliverAsync(next);
+                var run = new List<FeedEvent>();
+                while (run.Count < MaxBatch && _early.Remove(_last + 1 + run.Count, out var next))
+                {
+                    run.Add(next);
+                }
+
+                await DeliverAsync(run);
             }
         }
 
         /// <summary>
-        /// Hands the next event, encoded once, to every local listener, on the <see cref="FanOutThreads"/>; a big
-        /// group is split over them (each listener is in one part, and the next event waits for all parts, so every
+        /// Hands the next events, encoded once, to every local listener, on the <see cref="FanOutThreads"/>; a big
+        /// group is split over them (each listener is in one part, and the next events wait for all parts, so every
         /// listener gets events in order). Holds the gate.
         /// </summary>
-        private async Task DeliverAsync(FeedEvent e)
+        private async Task DeliverAsync(IReadOnlyList<FeedEvent> events)
         {
-            _last = e.Seq;
+            _last = events[^1].Seq;
             var started = owner._time.GetTimestamp();
-            var frame = FeedFrame.Create(e);
+            var frame = FeedFrame.Create(events);
             var count = _slots.Count;
             var parts = Math.Clamp(count / ParallelChunk, 1, Environment.ProcessorCount);
             if (owner._fanOut is { } threads)
@@ -490,7 +530,7 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
                 DeliverRange(frame, 0, count);
             }
 
-            owner._metrics?.Delivered(count);
+            owner._metrics?.Delivered(count * events.Count);
             owner._metrics?.FannedOut(owner._time.GetElapsedTime(started).TotalMilliseconds);
         }
 

@@ -28,6 +28,7 @@ public sealed partial class WebSocketSession : IFeedListener
     private Action _abort = () => { };
     private GroupPosition[] _groups = [];
     private Queue<ReadOnlyMemory<byte>>? _backlog;
+    private int _backlogFrames;
     private TaskCompletionSource? _drained;
     private bool _busy = true; // a send is pending, or (until Attach) there is nowhere to send yet
     private bool _outputClosed;
@@ -57,7 +58,7 @@ public sealed partial class WebSocketSession : IFeedListener
         {
             lock (_lock)
             {
-                return _backlog?.Count ?? 0;
+                return _backlogFrames;
             }
         }
     }
@@ -200,40 +201,46 @@ public sealed partial class WebSocketSession : IFeedListener
     /// <inheritdoc />
     public void OnEvent(FeedFrame frame)
     {
-        var e = frame.Event;
         lock (_lock)
         {
-            var position = Find(e.Group);
-            if (position is null || e.Seq <= position.LastSeq)
+            var position = Find(frame.Group);
+            if (position is null)
             {
                 return;
             }
 
-            position.LastSeq = e.Seq;
-            SendLocked(frame.Wire);
+            // Only the events this connection has not had, as one write.
+            var wire = frame.WireAfter(position.LastSeq, out var count);
+            if (count == 0)
+            {
+                return;
+            }
+
+            position.LastSeq = frame.LastSeq;
+            SendLocked(wire, count);
         }
     }
 
     /// <inheritdoc />
     public async ValueTask OnReplayAsync(FeedFrame frame, CancellationToken cancellationToken)
     {
-        var e = frame.Event;
         while (true)
         {
             Task? room;
             lock (_lock)
             {
-                var position = Find(e.Group);
-                if (position is null || e.Seq <= position.LastSeq || _outputClosed)
+                var position = Find(frame.Group);
+                if (position is null || frame.LastSeq <= position.LastSeq || _outputClosed)
                 {
                     return;
                 }
 
                 // Replays are bulk: leave half the backlog for live frames of other groups.
-                if (!_busy || (_backlog?.Count ?? 0) < Math.Max(1, _options.SendQueueLimit / 2))
+                if (!_busy || _backlogFrames < Math.Max(1, _options.SendQueueLimit / 2))
                 {
-                    position.LastSeq = e.Seq;
-                    SendLocked(frame.Wire);
+                    var wire = frame.WireAfter(position.LastSeq, out var count);
+                    position.LastSeq = frame.LastSeq;
+                    SendLocked(wire, count);
                     return;
                 }
 
@@ -303,8 +310,11 @@ public sealed partial class WebSocketSession : IFeedListener
 
     private static byte[] Control(byte[] json) => WebSocketFrames.Frame(WebSocketFrames.Text, json);
 
-    /// <summary>Sends a frame now, or puts it in the backlog while a send is pending. Holds the lock.</summary>
-    private void SendLocked(ReadOnlyMemory<byte> frame)
+    /// <summary>
+    /// Sends <paramref name="frames"/> frames (one buffer) now, or puts them in the backlog while a send is pending;
+    /// the backlog holds at most <see cref="GatewayOptions.SendQueueLimit"/> frames. Holds the lock.
+    /// </summary>
+    private void SendLocked(ReadOnlyMemory<byte> bytes, int frames = 1)
     {
         if (_outputClosed)
         {
@@ -313,18 +323,18 @@ public sealed partial class WebSocketSession : IFeedListener
 
         if (_busy)
         {
-            _backlog ??= new Queue<ReadOnlyMemory<byte>>();
-            if (_backlog.Count >= _options.SendQueueLimit)
+            if (_backlogFrames + frames > _options.SendQueueLimit)
             {
                 TooSlowLocked();
                 return;
             }
 
-            _backlog.Enqueue(frame);
+            (_backlog ??= new Queue<ReadOnlyMemory<byte>>()).Enqueue(bytes);
+            _backlogFrames += frames;
             return;
         }
 
-        StartSendLocked(frame);
+        StartSendLocked(bytes);
     }
 
     /// <summary>Starts a send; if it cannot finish now, the session is busy until it does. Holds the lock.</summary>
@@ -395,6 +405,7 @@ public sealed partial class WebSocketSession : IFeedListener
         batch = default;
         var backlog = _backlog;
         _backlog = null;
+        _backlogFrames = 0;
         if (backlog is not { Count: > 0 })
         {
             return false;
@@ -430,6 +441,7 @@ public sealed partial class WebSocketSession : IFeedListener
         _outputClosed = true;
         _busy = false;
         _backlog = null;
+        _backlogFrames = 0;
         SignalDrainedLocked();
         EndReceiving();
     }
@@ -441,6 +453,7 @@ public sealed partial class WebSocketSession : IFeedListener
         // What waits is dropped; the close frame goes after what the socket already holds. If even that cannot
         // leave, the connection is dropped when closing gives up.
         _backlog = null;
+        _backlogFrames = 0;
         WriteCloseLocked(CloseCodes.TooSlow, "too slow: reconnect and resume");
         EndReceiving();
     }

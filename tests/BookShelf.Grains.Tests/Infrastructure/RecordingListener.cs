@@ -40,7 +40,7 @@ public sealed class RecordingListener : IFeedListener
     {
         lock (_lock)
         {
-            _events.Add(frame.Event);
+            _events.AddRange(frame.Events);
             Signal();
         }
     }

@@ -1,0 +1,2 @@
+global using BookShelf.Testing;
+global using Xunit;
