@@ -7,11 +7,11 @@ using BookShelf.Gateway.Options;
 namespace BookShelf.Gateway.WebSockets;
 
 /// <summary>
-/// One WebSocket connection, speaking RFC 6455 itself over the connection's pipes: its group subscriptions, its
-/// position (last seq) per group, and its sends. An event is written as the frame bytes every connection gets,
-/// straight into the connection's output pipe, from the thread that fans the event out: no task, queue or
-/// buffer per connection while it keeps up. When the socket cannot take more (the transport's buffer is full),
-/// frames wait in a bounded backlog, written with one flush once there is room; a connection whose backlog
+/// One WebSocket connection, speaking RFC 6455 itself: its group subscriptions, its position (last seq) per
+/// group, and its sends. Events go out as the frame bytes every connection gets (all the events it has not seen,
+/// in one write), through its <see cref="FrameOutput"/> (on plain TCP: one <c>send()</c> on the socket), from the
+/// thread that fans the events out: no task, queue or buffer per connection while it keeps up. When the socket
+/// has no room, frames wait in a bounded backlog and leave together once there is; a connection whose backlog
 /// fills is closed with <see cref="CloseCodes.TooSlow"/> so it reconnects and resumes, and it never holds up
 /// anyone else. Idle connections hold no buffer (the transport reads with zero-byte reads).
 /// </summary>
@@ -32,7 +32,7 @@ public sealed partial class WebSocketSession : IFeedListener
     private TaskCompletionSource? _drained;
     private bool _busy = true; // a send is pending, or (until Attach) there is nowhere to send yet
     private bool _outputClosed;
-    private bool _ending;
+    private volatile bool _ending;
     private long _lastReceived = Environment.TickCount64;
     private long _pingSent;
     private byte[]? _fragments;
