@@ -31,4 +31,16 @@ public sealed class FeedOptions
     /// <summary>How often a post with undelivered events retries them.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan OutboxRetryInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Queues of the post-event stream across the cluster. The stream is the second path of an event (the post's
+    /// confirmation with its feed is the guarantee), so a few queues serve any load; each is polled by a
+    /// pulling agent on some silo.
+    /// </summary>
+    [Range(1, 64)]
+    public int StreamQueues { get; set; } = 2;
+
+    /// <summary>How long a stream pulling agent waits after finding its queue empty before polling it again.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan StreamPollingPeriod { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -229,4 +229,28 @@ public sealed class FanOutTests(ClusterFixture fixture)
         Assert.Equal(first, second);
         Assert.Equal(first, (await updater.GetStatsAsync()).LastSeq);
     }
+
+    [Fact]
+    public async Task EventPublishedOnlyOnThePostStreamReachesItsFeedOnce()
+    {
+        // The stream is the second path of every event (the confirmation is the first); this proves it still
+        // delivers on its own with the production queue count and polling period.
+        var group = Groups.ForPost(Random.Shared.NextInt64(6_000_000_000, 7_000_000_000));
+        await using var gateway = fixture.StartGateway();
+        var listener = new RecordingListener();
+        await using var subscription = await gateway.SubscribeAsync(group, null, listener, TestContext.Current.CancellationToken);
+        var stream = fixture.Cluster.Client.GetStreamProvider(StorageNames.StreamProvider)
+            .GetStream<FeedEvent>(Orleans.Runtime.StreamId.Create(StorageNames.StreamNamespace, group));
+        var e = new FeedEvent(0, group, FeedEventKind.CommentAdded, "comment:stream-only:1", 1, null, "bob", "by stream", 1, 0, DateTimeOffset.UtcNow);
+
+        await stream.OnNextAsync(e);
+        await stream.OnNextAsync(e);
+        // Events of one stream are delivered in order: once the marker is in, the duplicate has been handled.
+        await stream.OnNextAsync(e with { Key = "comment:stream-only:2", Text = "marker", CommentId = 2 });
+
+        await listener.WaitForAsync(events => events.Any(x => x.Text == "marker"), "the events published on the stream");
+        Assert.Equal(["by stream", "marker"], listener.Events.Select(x => x.Text));
+        FeedAssert.ContiguousInOrder(listener.Events, afterSeq: 0);
+        Assert.Equal(2, (await fixture.Grains.GetGrain<IUpdaterGrain>(group).GetStatsAsync()).LastSeq);
+    }
 }

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Streams;
 
@@ -22,7 +24,17 @@ public static class GrainsSiloBuilderExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddMetrics();
         builder.Services.TryAddSingleton<Diagnostics.FeedMetrics>();
-        builder.AddMemoryStreams(StorageNames.StreamProvider, b => b.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly));
+        builder.AddMemoryStreams(StorageNames.StreamProvider, stream =>
+        {
+            stream.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
+            // Every queue's pulling agent polls even when nothing is posted; the defaults (8 queues, every 100 ms)
+            // woke the silos 80 times a second for a path that only ever carries a copy of what the confirmation
+            // already delivered.
+            stream.Configure<HashRingStreamQueueMapperOptions>(o => o.Configure<IOptions<FeedOptions>>(
+                (mapper, feed) => mapper.TotalQueueCount = feed.Value.StreamQueues));
+            stream.ConfigurePullingAgent(o => o.Configure<IOptions<FeedOptions>>(
+                (agent, feed) => agent.GetQueueMsgsTimerPeriod = feed.Value.StreamPollingPeriod));
+        });
         return builder;
     }
 }

@@ -62,7 +62,16 @@ public class ClusterFixture : IAsyncLifetime
             });
             silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
         });
-        builder.ConfigureClient(client => client.Services.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10)));
+        builder.ConfigureClient(client =>
+        {
+            client.Services.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
+            // The client may publish on the post-event stream like a post does; it maps streams to the same queues.
+            client.AddMemoryStreams(StorageNames.StreamProvider, stream =>
+            {
+                stream.ConfigureStreamPubSub(Orleans.Streams.StreamPubSubType.ImplicitOnly);
+                stream.ConfigurePartitioning(new FeedOptions().StreamQueues);
+            });
+        });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
     }
