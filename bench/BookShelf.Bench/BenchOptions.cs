@@ -22,7 +22,7 @@ public sealed record BenchOptions
           --idle              ... connect only (memory)
           --json FILE         where the JSON goes (default .data/bench/results-<time>.json)
           --no-floor          skip measuring the send floor (bench/send-floor.c)
-          --warmup S          post for S seconds before measuring, so the JIT has tiered up (default 15)
+          --warmup S          post for S seconds before measuring, so the JIT has tiered up (default 30)
           --hold S            keep the connections open S seconds after measuring (to profile the server)
 
         Against a system that is already running (no start/stop):
@@ -42,7 +42,7 @@ public sealed record BenchOptions
     public string? JsonPath { get; init; }
 
     /// <summary>Seconds of posting before the measured window.</summary>
-    public double Warmup { get; init; } = 15;
+    public double Warmup { get; init; } = 30;
 
     /// <summary>Seconds to keep the connections open after a scenario.</summary>
     public double Hold { get; init; }
