@@ -86,13 +86,17 @@ public sealed partial class BrowserUser : IAsyncDisposable
     {
         try
         {
+            // Waits for the navigation to commit, not for its load event: once in a CI run the list page was there,
+            // rendered and network-idle, and the wait for "load" still timed out. What the page shows is then
+            // checked with auto-waiting assertions.
+            var options = new PageWaitForURLOptions { WaitUntil = WaitUntilState.Commit };
             if (url is Regex pattern)
             {
-                await Page.WaitForURLAsync(pattern);
+                await Page.WaitForURLAsync(pattern, options);
             }
             else
             {
-                await Page.WaitForURLAsync((string)url);
+                await Page.WaitForURLAsync((string)url, options);
             }
         }
         catch (TimeoutException ex)
