@@ -10,9 +10,7 @@ namespace BookShelf.Grains.Posts;
 [StatelessWorker, Reentrant]
 public sealed class PostWriterGrain(IOptions<FeedOptions> options) : Grain, IPostWriterGrain
 {
-    private long _next;
-    private long _end;
-    private Task? _refill;
+    private IdBlockAllocator? _ids;
 
     /// <inheritdoc />
     public async Task<PostDetails> CreatePostAsync(PostDraft draft)
@@ -23,34 +21,9 @@ public sealed class PostWriterGrain(IOptions<FeedOptions> options) : Grain, IPos
             throw invalid;
         }
 
-        var id = await NextIdAsync();
+        _ids ??= new IdBlockAllocator(
+            size => GrainFactory.GetGrain<IIdBlockGrain>(StorageNames.PostIdSequence).ReserveAsync(size), options.Value.IdBlockSize);
+        var id = await _ids.NextAsync();
         return await GrainFactory.GetGrain<IPostGrain>(id).CreateAsync(draft);
-    }
-
-    private async ValueTask<long> NextIdAsync()
-    {
-        // Reentrant, but turns never overlap: only the awaits interleave, so plain fields are safe.
-        while (_next >= _end)
-        {
-            _refill ??= RefillAsync();
-            await _refill;
-        }
-
-        return _next++;
-    }
-
-    private async Task RefillAsync()
-    {
-        try
-        {
-            var size = options.Value.IdBlockSize;
-            var first = await GrainFactory.GetGrain<IIdBlockGrain>(StorageNames.PostIdSequence).ReserveAsync(size);
-            _next = first;
-            _end = first + size;
-        }
-        finally
-        {
-            _refill = null;
-        }
     }
 }
