@@ -80,7 +80,7 @@ public sealed class GatewayBatchingTests(ClusterFixture fixture)
         private readonly List<FeedFrame> _frames = [];
         private readonly ManualResetEventSlim _release = new();
         private readonly TaskCompletionSource _stalled = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Condition _changed = new();
 
         public Task Stalled => _stalled.Task;
 
@@ -97,37 +97,17 @@ public sealed class GatewayBatchingTests(ClusterFixture fixture)
 
         public void Release() => _release.Set();
 
-        public async Task WaitForSeqAsync(long seq, TimeSpan timeout)
-        {
-            using var limit = new CancellationTokenSource(timeout);
-            while (!Frames.Any(f => f.LastSeq >= seq))
-            {
-                Task changed;
-                lock (_lock)
-                {
-                    if (_frames.Any(f => f.LastSeq >= seq))
-                    {
-                        return;
-                    }
-
-                    changed = _changed.Task;
-                }
-
-                await changed.WaitAsync(limit.Token);
-            }
-        }
+        public Task WaitForSeqAsync(long seq, TimeSpan timeout) =>
+            _changed.WaitAsync(() => Frames.Any(f => f.LastSeq >= seq), $"a frame up to seq {seq}", timeout);
 
         public void OnEvent(FeedFrame frame)
         {
-            TaskCompletionSource changed;
             lock (_lock)
             {
                 _frames.Add(frame);
-                changed = _changed;
-                _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             }
 
-            changed.TrySetResult();
+            _changed.Pulse();
 
             if (_stalled.TrySetResult())
             {

@@ -25,7 +25,7 @@ public sealed class GatewayMetrics
         _deliveries = meter.CreateCounter<long>("bookshelf.gateway.deliveries", description: "Event frames queued to connections.");
         _fanOutLatency = meter.CreateHistogram<double>("bookshelf.gateway.fanout.latency", unit: "ms", description: "From the event's creation to its arrival at this gateway.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 2, 5, 10, 20, 50, 100, 250, 500, 1000, 2500, 5000] });
-        _fanOutDuration = meter.CreateHistogram<double>("bookshelf.gateway.fanout.duration", unit: "ms", description: "From an event's arrival at this gateway to its frame being handed to every local connection.",
+        _fanOutDuration = meter.CreateHistogram<double>("bookshelf.gateway.fanout.duration", unit: "ms", description: "How long handing a batch of events to every local connection of its group took.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000] });
         _gapsFilled = meter.CreateCounter<long>("bookshelf.gateway.gaps_filled", description: "Gaps this gateway filled from a feed.");
         _resumes = meter.CreateCounter<long>("bookshelf.gateway.resumes", description: "Subscriptions that resumed from a seq.");
@@ -45,7 +45,7 @@ public sealed class GatewayMetrics
     /// <summary>An event arrived; records how long after its creation.</summary>
     public void Arrived(DateTimeOffset createdAt, DateTimeOffset now) => _fanOutLatency.Record(Math.Max(0, (now - createdAt).TotalMilliseconds));
 
-    /// <summary>An event was handed to every local connection of its group, <paramref name="milliseconds"/> after it arrived.</summary>
+    /// <summary>A batch of events was handed to every local connection of its group in <paramref name="milliseconds"/>.</summary>
     public void FannedOut(double milliseconds) => _fanOutDuration.Record(milliseconds);
 
     /// <summary>A gap was filled.</summary>

@@ -79,7 +79,7 @@ public static partial class UpdateNoticeEndpoint
     public static (string Group, long Resume)[] Resumes(UpgradeDecision decision)
     {
         ArgumentNullException.ThrowIfNull(decision);
-        return decision.Subscriptions.Any(s => s.Resume is not null) ? [.. decision.Subscriptions.Where(s => s.Resume is not null).Select(s => (s.Group, s.Resume!.Value))] : [];
+        return [.. decision.Subscriptions.Where(s => s.Resume is not null).Select(s => (s.Group, s.Resume!.Value))];
     }
 
     private static async Task HandleAsync(HttpContext context, IOptions<GatewayOptions> options, ILoggerFactory loggers)
