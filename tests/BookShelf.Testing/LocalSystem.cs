@@ -111,7 +111,7 @@ public sealed class LocalSystem : IAsyncDisposable
         var gatewayPort = Ports.Free();
         var args = new List<string>
         {
-            Path.Combine(RepositoryRoot, "src", "BookShelf.Silo", "bin", Configuration, "net10.0", "BookShelf.Silo.dll"),
+            Path.Combine(RepositoryRoot, "Silo", "bin", Configuration, "net10.0", "BookShelf.Silo.dll"),
             "--urls", $"http://127.0.0.1:{httpPort}",
             "--Orleans:ClusterId", _clusterId, "--Orleans:ServiceId", _clusterId,
             "--Silo:Redis", $"127.0.0.1:{RedisPort}", "--Silo:AdvertisedIP", "127.0.0.1",
@@ -181,9 +181,9 @@ public sealed class LocalSystem : IAsyncDisposable
     {
         var args = new List<string>
         {
-            Path.Combine(RepositoryRoot, "src", "BookShelf.Gateway", "bin", Configuration, "net10.0", "BookShelf.Gateway.dll"),
+            Path.Combine(RepositoryRoot, "Gateway", "bin", Configuration, "net10.0", "BookShelf.Gateway.dll"),
             "--urls", $"http://127.0.0.1:{httpPort}",
-            "--contentRoot", Path.Combine(RepositoryRoot, "src", "BookShelf.Gateway"),
+            "--contentRoot", Path.Combine(RepositoryRoot, "Gateway"),
             "--Orleans:ClusterId", _clusterId, "--Orleans:ServiceId", _clusterId,
             "--Gateway:Redis", $"127.0.0.1:{RedisPort}",
             "--Logging:LogLevel:Default", "Warning",
