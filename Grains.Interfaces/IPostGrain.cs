@@ -21,15 +21,28 @@ public interface IPostGrain : IGrainWithIntegerKey
     [Alias("GetComments")]
     Task<IReadOnlyList<CommentDetails>> GetCommentsAsync();
 
-    /// <summary>Adds a comment and announces it to the post's group.</summary>
+    /// <summary>
+    /// Adds a comment and announces it to the post's group. A second call with the same
+    /// <paramref name="requestId"/> (a retry) returns the first comment and adds nothing.
+    /// </summary>
     [Alias("AddComment")]
-    Task<CommentDetails> AddCommentAsync(string author, string text);
+    Task<CommentDetails> AddCommentAsync(string author, string text, string requestId);
 
-    /// <summary>Likes the post for <paramref name="user"/>, or takes the like back; announces the new count.</summary>
+    /// <summary>
+    /// Likes the post for <paramref name="user"/>, or takes the like back; announces the new count. A second call
+    /// with the user's last <paramref name="requestId"/> (a retry) returns the same answer and toggles nothing.
+    /// </summary>
     [Alias("ToggleLike")]
-    Task<LikeResult> ToggleLikeAsync(string user);
+    Task<LikeResult> ToggleLikeAsync(string user, string requestId);
 
     /// <summary>Whether <paramref name="user"/> likes the post.</summary>
     [Alias("Likes")]
     Task<bool> LikesAsync(string user);
+
+    /// <summary>
+    /// Confirms every stored event still waiting for its feed; true when none is left waiting. The outbox
+    /// sweep calls it for posts that nobody else activates.
+    /// </summary>
+    [Alias("Settle")]
+    Task<bool> SettleAsync();
 }

@@ -10,8 +10,8 @@ namespace BookShelf.Grains.Interfaces;
 public interface IUpdaterGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Appends an event unless one with the same key is already in the feed; returns its seq either way.
-    /// Returns once the event is stored.
+    /// Appends an event unless one with the same key is already in the feed, however long ago; returns its seq
+    /// either way. Returns once the event is stored.
     /// </summary>
     [Alias("Append")]
     Task<long> AppendAsync(FeedEvent feedEvent);

@@ -18,6 +18,9 @@ public static class PostRules
     /// <summary>Longest user name, in characters.</summary>
     public const int MaxUserNameLength = 32;
 
+    /// <summary>Longest request id (what makes a retried comment or like change nothing twice).</summary>
+    public const int MaxRequestIdLength = 160;
+
     /// <summary>Returns the problem with a draft, or null when it is valid.</summary>
     public static BookShelfValidationException? Validate(Models.PostDraft draft)
     {

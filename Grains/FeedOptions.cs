@@ -16,21 +16,28 @@ public sealed class FeedOptions
     [Range(1, 1_000_000)]
     public int MaxReplay { get; set; } = 1000;
 
-    /// <summary>How many recent event keys each feed remembers to make appends idempotent.</summary>
-    [Range(16, 100_000)]
-    public int DedupWindow { get; set; } = 1024;
+    /// <summary>
+    /// Buckets of the feed's key index each updater keeps in memory (a bucket holds the keys of up to 256 numbers
+    /// of one source). Only a cache: idempotency is exact whatever its size.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int CachedIndexBuckets { get; set; } = 16;
 
     /// <summary>How long a gateway's subscription lasts without renewal.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(45);
 
-    /// <summary>Ids each post writer takes at once.</summary>
-    [Range(1, 100_000)]
-    public int IdBlockSize { get; set; } = 100;
-
     /// <summary>How often a post with undelivered events retries them.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan OutboxRetryInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How often each silo looks for post events stored but not confirmed by their feeds.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan OutboxSweepInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long an event may stay pending before a sweep takes it up (its own post retries it before that).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan OutboxSweepGrace { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// Queues of the post-event stream across the cluster. The stream is the second path of an event (the post's

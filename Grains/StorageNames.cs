@@ -12,15 +12,18 @@ public static class StorageNames
     /// <summary>User accounts.</summary>
     public const string Users = "users";
 
+    /// <summary>Idempotency keys: what each was first used for.</summary>
+    public const string Requests = "requests";
+
     /// <summary>Id block counters.</summary>
     public const string Ids = "ids";
+
+    /// <summary>Every grain storage provider name: each host registers storage under all of them.</summary>
+    public static IReadOnlyList<string> All { get; } = [Posts, Feeds, Users, Requests, Ids];
 
     /// <summary>The stream provider posts publish their events on.</summary>
     public const string StreamProvider = "feed-stream";
 
     /// <summary>The stream namespace; the stream key is the group name.</summary>
     public const string StreamNamespace = "feed";
-
-    /// <summary>The id sequence of posts.</summary>
-    public const string PostIdSequence = "posts";
 }

@@ -42,7 +42,10 @@ public static class PostsApi
     public static async Task<Results<Ok<IReadOnlyList<CommentDetails>>, ProblemHttpResult>> GetCommentsAsync(long id, PostService posts) =>
         await posts.GetCommentsAsync(id) is { } comments ? TypedResults.Ok(comments) : NotFound(id);
 
-    /// <summary>Creates a post: 201 with the post once it is stored and announced.</summary>
+    /// <summary>
+    /// Creates a post: 201 with the post once it is stored and announced. With an <c>Idempotency-Key</c>, a
+    /// repeat returns the first 201 and body; the same key with another draft is 422.
+    /// </summary>
     public static async Task<Results<Created<PostDetails>, ValidationProblem, ProblemHttpResult>> CreatePostAsync(PostRequest request, PostService posts, RateLimits limits, HttpContext context, ClaimsPrincipal user)
     {
         var errors = Validate(("title", request.Title, PostRules.MaxTitleLength), ("body", request.Body, PostRules.MaxBodyLength));
@@ -51,16 +54,21 @@ public static class PostsApi
             return TypedResults.ValidationProblem(errors);
         }
 
+        if (!IdempotencyKey.TryRead(context.Request, null, out var key, out var keyError))
+        {
+            return KeyProblem(keyError!);
+        }
+
         if (!limits.TryWrite(user.Identity!.Name, context.Connection.RemoteIpAddress?.ToString()))
         {
             return AccountsApi.TooMany(context, limits);
         }
 
-        var post = await posts.CreateAsync(user.Identity.Name!, request.Title!, request.Body!);
+        var post = await posts.CreateAsync(user.Identity.Name!, request.Title!, request.Body!, key);
         return TypedResults.Created($"/api/posts/{post.Id}", post);
     }
 
-    /// <summary>Adds a comment: 201, 400, 404.</summary>
+    /// <summary>Adds a comment: 201, 400, 404; <c>Idempotency-Key</c> as for posts.</summary>
     public static async Task<Results<Created<CommentDetails>, ValidationProblem, ProblemHttpResult>> AddCommentAsync(long id, CommentRequest request, PostService posts, RateLimits limits, HttpContext context, ClaimsPrincipal user)
     {
         var errors = Validate(("text", request.Text, PostRules.MaxCommentLength));
@@ -69,25 +77,41 @@ public static class PostsApi
             return TypedResults.ValidationProblem(errors);
         }
 
+        if (!IdempotencyKey.TryRead(context.Request, null, out var key, out var keyError))
+        {
+            return KeyProblem(keyError!);
+        }
+
         if (!limits.TryWrite(user.Identity!.Name, context.Connection.RemoteIpAddress?.ToString()))
         {
             return AccountsApi.TooMany(context, limits);
         }
 
-        var comment = await posts.CommentAsync(id, user.Identity.Name!, request.Text!);
+        var comment = await posts.CommentAsync(id, user.Identity.Name!, request.Text!, key);
         return TypedResults.Created($"/api/posts/{id}/comments/{comment.Id}", comment);
     }
 
-    /// <summary>Likes the post, or takes the like back: 200 with the new state, 404.</summary>
-    public static async Task<Results<Ok<LikeResult>, ProblemHttpResult>> ToggleLikeAsync(long id, PostService posts, RateLimits limits, HttpContext context, ClaimsPrincipal user)
+    /// <summary>
+    /// Likes the post, or takes the like back: 200 with the new state, 404. A repeat of the user's last toggle
+    /// with the same <c>Idempotency-Key</c> returns the same answer and toggles nothing.
+    /// </summary>
+    public static async Task<Results<Ok<LikeResult>, ValidationProblem, ProblemHttpResult>> ToggleLikeAsync(long id, PostService posts, RateLimits limits, HttpContext context, ClaimsPrincipal user)
     {
+        if (!IdempotencyKey.TryRead(context.Request, null, out var key, out var keyError))
+        {
+            return KeyProblem(keyError!);
+        }
+
         if (!limits.TryWrite(user.Identity!.Name, context.Connection.RemoteIpAddress?.ToString()))
         {
             return AccountsApi.TooMany(context, limits);
         }
 
-        return TypedResults.Ok(await posts.ToggleLikeAsync(id, user.Identity.Name!));
+        return TypedResults.Ok(await posts.ToggleLikeAsync(id, user.Identity.Name!, key));
     }
+
+    private static ValidationProblem KeyProblem(string error) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [IdempotencyKey.Header] = [error] });
 
     private static Dictionary<string, string[]> Validate(params (string Field, string? Value, int Max)[] fields)
     {

@@ -67,6 +67,8 @@ public static partial class GatewayHostingExtensions
         builder.Services.AddSingleton<WebSockets.HeartbeatMonitor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebSockets.HeartbeatMonitor>());
         builder.Services.AddSingleton<AccountService>();
+        builder.Services.AddSingleton<GrainCalls>();
+        builder.Services.AddSingleton<PostIds>();
         builder.Services.AddSingleton<PostService>();
         builder.Services.AddSingleton<RateLimits>();
 

@@ -3,8 +3,9 @@ using Microsoft.AspNetCore.Diagnostics;
 namespace BookShelf.Gateway.Extensions;
 
 /// <summary>
-/// Turns grain errors into RFC 9457 problem details: bad input 400, unknown post 404, and a cluster or storage
-/// that cannot answer in time 503 (fail fast; the client may retry). Nothing else leaks details.
+/// Turns grain errors into RFC 9457 problem details: bad input 400, unknown post 404, a reused
+/// <c>Idempotency-Key</c> 422, and a cluster or storage that did not answer within the retry budget 503 (whose
+/// text says truthfully whether the outcome is unknown). Nothing else leaks details.
 /// </summary>
 public sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
@@ -15,8 +16,9 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
         {
             BookShelfValidationException v => (StatusCodes.Status400BadRequest, "Invalid input", v.Message, new Dictionary<string, string[]> { [v.Field] = [v.Message] }),
             BookShelfNotFoundException n => (StatusCodes.Status404NotFound, "Not found", n.Message, null),
+            IdempotencyKeyReusedException r => (StatusCodes.Status422UnprocessableEntity, "Idempotency-Key reused", r.Message + " Nothing was changed; use a new key for a new request.", null),
             BadHttpRequestException b => (b.StatusCode, "Bad request", "The request body is not valid JSON of the expected shape.", null),
-            _ => (StatusCodes.Status503ServiceUnavailable, "Service unavailable", "BookShelf could not complete this right now; nothing was changed unless you are told otherwise. Try again.", (Dictionary<string, string[]>?)null),
+            _ => (StatusCodes.Status503ServiceUnavailable, "Service unavailable", UnavailableDetail(httpContext.Request), (Dictionary<string, string[]>?)null),
         };
         if (status == StatusCodes.Status503ServiceUnavailable)
         {
@@ -33,6 +35,17 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
 
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = httpContext, ProblemDetails = problem, Exception = exception });
     }
+
+    /// <summary>
+    /// What a 503 can truthfully say. A read changed nothing. A write may have been carried out: the cluster did
+    /// not confirm it in time. Every write is idempotent by its key, so repeating it with the same key is safe.
+    /// </summary>
+    private static string UnavailableDetail(HttpRequest request) =>
+        HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)
+            ? "BookShelf could not answer this right now; nothing was changed. Try again."
+            : request.Headers.ContainsKey(Apis.IdempotencyKey.Header)
+                ? "The outcome is unknown: BookShelf could not confirm this write in time, and it may still take effect. Retrying with the same Idempotency-Key is safe: it returns the first result and never writes twice."
+                : "The outcome is unknown: BookShelf could not confirm this write in time, and it may still take effect. Check before retrying, or send an Idempotency-Key so that a retry is always safe.";
 
     [LoggerMessage(5001, LogLevel.Warning, "Request to {Path} failed: the cluster did not answer")]
     private static partial void LogUnavailable(ILogger logger, Exception exception, string path);

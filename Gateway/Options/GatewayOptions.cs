@@ -69,7 +69,18 @@ public sealed class GatewayOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan RateLimitWindow { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Timeout of a grain call made for an HTTP request; past it the request fails with 503.</summary>
+    /// <summary>Timeout of one attempt of a grain call made for an HTTP request.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
     public TimeSpan GrainCallTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// How long a request's grain call is retried after the cluster failed it (a silo died, moved or paused,
+    /// storage did not answer) before the request is answered 503 with its outcome unknown.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan RequestRetryBudget { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Post ids this gateway reserves at once.</summary>
+    [Range(1, 100_000)]
+    public int PostIdBlockSize { get; set; } = 100;
 }

@@ -1,25 +1,24 @@
 using BookShelf.Gateway.Options;
-using Microsoft.Extensions.Options;
 
 namespace BookShelf.Gateway.Posts;
 
 /// <summary>
-/// What the HTTP API and the pages do with posts, as grain calls bounded by <see cref="GatewayOptions.GrainCallTimeout"/>
-/// (a call that cannot finish in time fails with <see cref="TimeoutException"/>, answered as 503).
+/// What the HTTP API and the pages do with posts, as grain calls through <see cref="GrainCalls"/> (bounded per
+/// attempt, retried when the cluster failed). Every write is safe to retry: a post's id is chosen before it is
+/// created, comments and likes carry a request id, and an <c>Idempotency-Key</c> goes through its
+/// <see cref="IRequestGrain"/>. A write whose outcome stays unknown throws, and the API answers 503 saying so.
 /// </summary>
-public sealed class PostService(IGrainFactory grains, IOptions<GatewayOptions> options)
+public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds ids)
 {
     /// <summary>Largest page of the post list.</summary>
     public const int MaxPageSize = 100;
-
-    private TimeSpan Timeout => options.Value.GrainCallTimeout;
 
     /// <summary>Posts newest first, from the site feed: those with seq below <paramref name="before"/> (0: the newest).</summary>
     public async Task<PostPage> ListAsync(long before, int limit)
     {
         limit = Math.Clamp(limit, 1, MaxPageSize);
-        var events = await grains.GetGrain<IUpdaterGrain>(Groups.Site).ReadLatestAsync(before, limit).WaitAsync(Timeout);
-        var posts = await Task.WhenAll(events.Select(e => grains.GetGrain<IPostGrain>(e.PostId).GetAsync())).WaitAsync(Timeout);
+        var events = await calls.RunAsync(() => grains.GetGrain<IUpdaterGrain>(Groups.Site).ReadLatestAsync(before, limit));
+        var posts = await calls.RunAsync(() => Task.WhenAll(events.Select(e => grains.GetGrain<IPostGrain>(e.PostId).GetAsync())));
         var items = new List<PostSummary>(events.Count);
         for (var i = 0; i < events.Count; i++)
         {
@@ -33,11 +32,11 @@ public sealed class PostService(IGrainFactory grains, IOptions<GatewayOptions> o
     }
 
     /// <summary>The site feed's last seq: a list rendered now is complete up to it.</summary>
-    public async Task<long> SiteLastSeqAsync() => (await grains.GetGrain<IUpdaterGrain>(Groups.Site).GetStatsAsync().WaitAsync(Timeout)).LastSeq;
+    public async Task<long> SiteLastSeqAsync() => (await calls.RunAsync(() => grains.GetGrain<IUpdaterGrain>(Groups.Site).GetStatsAsync())).LastSeq;
 
     /// <summary>One post, or null.</summary>
     public Task<PostDetails?> GetAsync(long id) =>
-        IsId(id) ? grains.GetGrain<IPostGrain>(id).GetAsync().WaitAsync(Timeout) : Task.FromResult<PostDetails?>(null);
+        IsId(id) ? calls.RunAsync(() => grains.GetGrain<IPostGrain>(id).GetAsync()) : Task.FromResult<PostDetails?>(null);
 
     /// <summary>
     /// A post with its comments and its group's seq read before them, so a page that resumes from that seq
@@ -50,16 +49,16 @@ public sealed class PostService(IGrainFactory grains, IOptions<GatewayOptions> o
             return null;
         }
 
-        var lastSeq = (await grains.GetGrain<IUpdaterGrain>(Groups.ForPost(id)).GetStatsAsync().WaitAsync(Timeout)).LastSeq;
+        var lastSeq = (await calls.RunAsync(() => grains.GetGrain<IUpdaterGrain>(Groups.ForPost(id)).GetStatsAsync())).LastSeq;
         var grain = grains.GetGrain<IPostGrain>(id);
-        var post = await grain.GetAsync().WaitAsync(Timeout);
+        var post = await calls.RunAsync(grain.GetAsync);
         if (post is null)
         {
             return null;
         }
 
-        var comments = await grain.GetCommentsAsync().WaitAsync(Timeout);
-        var liked = user is not null && await grain.LikesAsync(user).WaitAsync(Timeout);
+        var comments = await calls.RunAsync(grain.GetCommentsAsync);
+        var liked = user is not null && await calls.RunAsync(() => grain.LikesAsync(user));
         return new PostView(post, comments, lastSeq, liked);
     }
 
@@ -71,20 +70,53 @@ public sealed class PostService(IGrainFactory grains, IOptions<GatewayOptions> o
             return null;
         }
 
-        return await grains.GetGrain<IPostGrain>(id).GetCommentsAsync().WaitAsync(Timeout);
+        return await calls.RunAsync(() => grains.GetGrain<IPostGrain>(id).GetCommentsAsync());
     }
 
-    /// <summary>Creates a post; returns once it is stored and in the site feed.</summary>
-    public Task<PostDetails> CreateAsync(string author, string title, string body) =>
-        grains.GetGrain<IPostWriterGrain>(0).CreatePostAsync(new PostDraft(author, title, body)).WaitAsync(Timeout);
+    /// <summary>
+    /// Creates a post; returns once it is stored and in the site feed. With an <paramref name="idempotencyKey"/>,
+    /// the key's first request decides: a repeat returns the first post, a different draft is refused.
+    /// </summary>
+    public async Task<PostDetails> CreateAsync(string author, string title, string body, string? idempotencyKey = null)
+    {
+        var draft = new PostDraft(author, title, body);
+        var id = await ids.NextAsync();
+        return await calls.RunAsync(() => idempotencyKey is null
+            ? grains.GetGrain<IPostGrain>(id).CreateAsync(draft)
+            : grains.GetGrain<IRequestGrain>(RequestKey(author, idempotencyKey)).CreatePostAsync(draft, id));
+    }
 
     /// <summary>Adds a comment (throws <see cref="BookShelfNotFoundException"/> for an unknown post).</summary>
-    public Task<CommentDetails> CommentAsync(long id, string author, string text) =>
-        IsId(id) ? grains.GetGrain<IPostGrain>(id).AddCommentAsync(author, text).WaitAsync(Timeout) : throw new BookShelfNotFoundException($"Post {id} does not exist.");
+    public Task<CommentDetails> CommentAsync(long id, string author, string text, string? idempotencyKey = null)
+    {
+        if (!IsId(id))
+        {
+            throw new BookShelfNotFoundException($"Post {id} does not exist.");
+        }
+
+        var requestId = NewRequestId();
+        return calls.RunAsync(() => idempotencyKey is null
+            ? grains.GetGrain<IPostGrain>(id).AddCommentAsync(author, text, requestId)
+            : grains.GetGrain<IRequestGrain>(RequestKey(author, idempotencyKey)).AddCommentAsync(id, author, text));
+    }
 
     /// <summary>Toggles the user's like (throws <see cref="BookShelfNotFoundException"/> for an unknown post).</summary>
-    public Task<LikeResult> ToggleLikeAsync(long id, string user) =>
-        IsId(id) ? grains.GetGrain<IPostGrain>(id).ToggleLikeAsync(user).WaitAsync(Timeout) : throw new BookShelfNotFoundException($"Post {id} does not exist.");
+    public Task<LikeResult> ToggleLikeAsync(long id, string user, string? idempotencyKey = null)
+    {
+        if (!IsId(id))
+        {
+            throw new BookShelfNotFoundException($"Post {id} does not exist.");
+        }
+
+        var requestId = idempotencyKey is null ? NewRequestId() : "key:" + RequestKey(user, idempotencyKey);
+        return calls.RunAsync(() => grains.GetGrain<IPostGrain>(id).ToggleLikeAsync(user, requestId));
+    }
+
+    /// <summary>The key of a user's <c>Idempotency-Key</c>: keys are per user.</summary>
+    private static string RequestKey(string user, string idempotencyKey) => $"{user.ToLowerInvariant()}/{idempotencyKey}";
+
+    /// <summary>A request id for a write without a key: it makes this gateway's own retries of it safe.</summary>
+    private static string NewRequestId() => "req:" + Guid.NewGuid().ToString("N");
 
     private static bool IsId(long id) => id > 0 && id < PostRules.MaxPostId;
 }

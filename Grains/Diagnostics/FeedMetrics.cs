@@ -11,6 +11,7 @@ public sealed class FeedMetrics
     private readonly Counter<long> _postsCreated;
     private readonly Counter<long> _appends;
     private readonly Counter<long> _reads;
+    private readonly Counter<long> _repeats;
     private readonly Counter<long> _fanOutCalls;
 
     /// <summary>Creates the instruments.</summary>
@@ -20,6 +21,7 @@ public sealed class FeedMetrics
         var meter = meterFactory.Create(MeterName);
         _postsCreated = meter.CreateCounter<long>("bookshelf.posts.created", description: "Posts created and acknowledged.");
         _appends = meter.CreateCounter<long>("bookshelf.feed.appends", description: "Events appended to group feeds.");
+        _repeats = meter.CreateCounter<long>("bookshelf.feed.repeats", description: "Copies of events already in their feed (stream copies, retries), not appended again.");
         _reads = meter.CreateCounter<long>("bookshelf.feed.reads", description: "Catch-up reads served by feeds.");
         _fanOutCalls = meter.CreateCounter<long>("bookshelf.feed.fanout_calls", description: "One-way calls to gateway nodes (one per node per batch).");
     }
@@ -29,6 +31,9 @@ public sealed class FeedMetrics
 
     /// <summary>An event was appended to a feed.</summary>
     public void Appended(string group) => _appends.Add(1, new KeyValuePair<string, object?>("group.kind", GroupKind(group)));
+
+    /// <summary>A copy of an event already in the feed arrived and was not appended.</summary>
+    public void Repeated(string group) => _repeats.Add(1, new KeyValuePair<string, object?>("group.kind", GroupKind(group)));
 
     /// <summary>A catch-up read was served.</summary>
     public void Read(string group) => _reads.Add(1, new KeyValuePair<string, object?>("group.kind", GroupKind(group)));

@@ -2,7 +2,7 @@ namespace BookShelf.Grains.Feed;
 
 /// <summary>
 /// The head of a group's feed: the last seq and the events of the page not yet sealed. Sealed pages live in
-/// <see cref="FeedPageGrain"/>s.
+/// <see cref="FeedPageGrain"/>s, the keys of their events in <see cref="FeedIndexGrain"/>s.
 /// </summary>
 [GenerateSerializer, Alias("BookShelf.FeedState")]
 public sealed class FeedState
@@ -19,10 +19,21 @@ public sealed class FeedState
     [Id(2)]
     public List<FeedEvent> Tail { get; set; } = [];
 
-    /// <summary>
-    /// Unused: earlier versions stored recent event keys here. The feed now rebuilds its dedup keys from the
-    /// stored events on activation; the id stays reserved so stored state keeps reading.
-    /// </summary>
-    [Id(3)]
-    public List<RecentKey> RecentKeys { get; set; } = [];
+    // Id 3 is retired (earlier versions kept recent event keys there); the serializer skips it in stored heads.
+
+    /// <summary>Gives <paramref name="feedEvent"/> the next seq and adds it to the tail (in memory; the caller stores).</summary>
+    public FeedEvent Stamp(FeedEvent feedEvent, string group)
+    {
+        var stamped = feedEvent with { Seq = LastSeq + 1, Group = group };
+        Tail.Add(stamped);
+        LastSeq = stamped.Seq;
+        return stamped;
+    }
+
+    /// <summary>Undoes the last <see cref="Stamp"/> (its write failed).</summary>
+    public void Unstamp()
+    {
+        Tail.RemoveAt(Tail.Count - 1);
+        LastSeq--;
+    }
 }

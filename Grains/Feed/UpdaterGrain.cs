@@ -3,11 +3,13 @@ using Orleans.Streams;
 namespace BookShelf.Grains.Feed;
 
 /// <summary>
-/// One group's feed and fan-out. Events arrive from the post-event stream and, as a confirmation that cannot
-/// be lost, straight from the post that raised them; both paths are idempotent by event key. Each new event
-/// gets the group's next seq, is stored, and only then is pushed with one one-way call per subscribed gateway
-/// node, so a slow or dead gateway never holds up the others. Gateways hold leases: one that stops renewing
-/// is dropped.
+/// One group's feed and fan-out: a thin shell that stores and calls; the rules live in
+/// <see cref="AppendedKeys"/> (exact idempotency), <see cref="FeedState"/> (sequencing),
+/// <see cref="FeedReader"/> (pages) and <see cref="GatewayLeases{T}"/> (subscriptions).
+/// Events arrive from the post-event stream and, as the confirmation that cannot be lost, straight from the
+/// post that raised them; both are appended once, whatever arrives first and however late a copy comes. Each
+/// new event gets the group's next seq, is stored, and only then is pushed with one one-way call per
+/// subscribed gateway node, so a slow or dead gateway never holds up the others.
 /// </summary>
 [ImplicitStreamSubscription(StorageNames.StreamNamespace)]
 public sealed partial class UpdaterGrain(
@@ -18,17 +20,17 @@ public sealed partial class UpdaterGrain(
     ILogger<UpdaterGrain> logger) : Grain, IUpdaterGrain
 {
     private readonly FeedOptions _options = options.Value;
-    private readonly Dictionary<IGatewayObserver, DateTimeOffset> _leases = [];
-    private readonly Dictionary<string, long> _recent = new(StringComparer.Ordinal);
-    private readonly Queue<(string Key, long Seq)> _recentOrder = new();
-    private readonly Dictionary<long, IReadOnlyList<FeedEvent>> _pageCache = [];
+    private readonly AppendedKeys _keys = new(options.Value.CachedIndexBuckets);
+    private readonly GatewayLeases<IGatewayObserver> _leases = new(time, options.Value.LeaseDuration);
+    private FeedReader _reader = null!;
     private string _group = "";
 
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _group = this.GetPrimaryKeyString();
-        await LoadRecentKeysAsync();
+        _reader = new FeedReader(_options.PageSize, _options.MaxReplay, page => GrainFactory.GetGrain<IFeedPageGrain>(PageKey(page)).ReadAsync());
+        _keys.ResetTail(state.State.Tail);
 
         var stream = this.GetStreamProvider(StorageNames.StreamProvider)
             .GetStream<FeedEvent>(StreamId.Create(StorageNames.StreamNamespace, _group));
@@ -42,29 +44,37 @@ public sealed partial class UpdaterGrain(
     public async Task<long> AppendAsync(FeedEvent feedEvent)
     {
         ArgumentNullException.ThrowIfNull(feedEvent);
-        if (_recent.TryGetValue(feedEvent.Key, out var existing))
+        var known = _keys.Find(feedEvent.Key);
+        if (known.State == KeyState.NeedsBucket)
         {
-            return existing;
+            _keys.AddBucket(known.Bucket!, await GrainFactory.GetGrain<IFeedIndexGrain>(IndexKey(known.Bucket!)).ReadAsync());
+            known = _keys.Find(feedEvent.Key);
+        }
+
+        switch (known.State)
+        {
+            case KeyState.InTail or KeyState.Sealed:
+                metrics.Repeated(_group);
+                return known.Seq;
         }
 
         var head = state.State;
-        var stamped = feedEvent with { Seq = head.LastSeq + 1, Group = _group };
-        head.Tail.Add(stamped);
-        head.LastSeq = stamped.Seq;
+        var stamped = head.Stamp(feedEvent, _group);
         try
         {
             await state.WriteStateAsync();
         }
         catch (Exception ex)
         {
-            // Storage did not take it: undo in memory so this activation never serves an event it did not store.
-            head.Tail.RemoveAt(head.Tail.Count - 1);
-            head.LastSeq = stamped.Seq - 1;
+            // Storage did not take it, or we cannot tell: undo in memory so this activation never serves an event
+            // it may not have stored, and read the truth again from storage on the next activation.
+            head.Unstamp();
+            DeactivateOnIdle();
             LogAppendFailed(logger, ex, _group, feedEvent.Key);
             throw;
         }
 
-        Remember(stamped);
+        _keys.Appended(stamped);
         metrics.Appended(_group);
         LogAppended(logger, _group, stamped.Seq, stamped.Key);
         FanOut([stamped]);
@@ -76,9 +86,7 @@ public sealed partial class UpdaterGrain(
     public Task<long> SubscribeAsync(IGatewayObserver observer)
     {
         ArgumentNullException.ThrowIfNull(observer);
-        var isNew = !_leases.ContainsKey(observer);
-        _leases[observer] = time.GetUtcNow() + _options.LeaseDuration;
-        if (isNew)
+        if (_leases.Renew(observer))
         {
             LogSubscribed(logger, _group, _leases.Count);
         }
@@ -106,130 +114,24 @@ public sealed partial class UpdaterGrain(
     }
 
     /// <inheritdoc />
-    public async Task<FeedRead> ReadAsync(long afterSeq, int max)
+    public Task<FeedRead> ReadAsync(long afterSeq, int max)
     {
-        var last = state.State.LastSeq;
-        afterSeq = Math.Max(0, afterSeq);
-        if (afterSeq >= last || max <= 0)
-        {
-            return new FeedRead([], last, Reset: false);
-        }
-
-        if (last - afterSeq > _options.MaxReplay)
-        {
-            return new FeedRead([], last, Reset: true);
-        }
-
-        var to = Math.Min(last, afterSeq + max);
         metrics.Read(_group);
-        return new FeedRead(await CollectAsync(afterSeq + 1, to), last, Reset: false);
+        return _reader.ReadAfterAsync(state.State, afterSeq, max);
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<FeedEvent>> ReadLatestAsync(long beforeSeq, int max)
-    {
-        var last = state.State.LastSeq;
-        var to = beforeSeq <= 0 ? last : Math.Min(last, beforeSeq - 1);
-        if (to < 1 || max <= 0)
-        {
-            return [];
-        }
-
-        var from = Math.Max(1, to - max + 1);
-        var events = await CollectAsync(from, to);
-        events.Reverse();
-        return events;
-    }
-
-    /// <summary>Events with seq in [from, to], oldest first, from sealed pages and the tail.</summary>
-    private async Task<List<FeedEvent>> CollectAsync(long from, long to)
-    {
-        var head = state.State;
-        var pageSize = _options.PageSize;
-        var tailStart = (head.SealedPages * pageSize) + 1;
-        var result = new List<FeedEvent>((int)(to - from + 1));
-        for (var seq = from; seq <= to && seq < tailStart;)
-        {
-            var page = (seq - 1) / pageSize;
-            var events = await GetPageAsync(page);
-            foreach (var e in events)
-            {
-                if (e.Seq >= seq && e.Seq <= to)
-                {
-                    result.Add(e);
-                }
-            }
-
-            seq = ((page + 1) * pageSize) + 1;
-        }
-
-        foreach (var e in head.Tail)
-        {
-            if (e.Seq >= from && e.Seq <= to)
-            {
-                result.Add(e);
-            }
-        }
-
-        return result;
-    }
-
-    private async Task<IReadOnlyList<FeedEvent>> GetPageAsync(long page)
-    {
-        if (_pageCache.TryGetValue(page, out var cached))
-        {
-            return cached;
-        }
-
-        var events = await GrainFactory.GetGrain<IFeedPageGrain>(PageKey(page)).ReadAsync();
-        if (_pageCache.Count >= 8)
-        {
-            _pageCache.Remove(_pageCache.Keys.Min());
-        }
-
-        _pageCache[page] = events;
-        return events;
-    }
+    public Task<IReadOnlyList<FeedEvent>> ReadLatestAsync(long beforeSeq, int max) => _reader.ReadLatestAsync(state.State, beforeSeq, max);
 
     private string PageKey(long page) => $"{_group}/{page}";
 
+    private string IndexKey(string bucket) => $"{_group}|{bucket}";
+
     /// <summary>
-    /// Rebuilds the keys of the last <see cref="FeedOptions.DedupWindow"/> events from the stored events themselves
-    /// (the tail, then sealed pages backwards), so the feed head written on every append carries no key list.
+    /// Seals every full page: the page is stored, then its keys go into the index, and only then does the head
+    /// let go of them. A crash anywhere in between leaves the events in the tail, and sealing again writes the
+    /// same page and the same keys.
     /// </summary>
-    private async Task LoadRecentKeysAsync()
-    {
-        var head = state.State;
-        var window = _options.DedupWindow;
-        var newestFirst = new List<FeedEvent>(window);
-        newestFirst.AddRange(Enumerable.Reverse(head.Tail).Take(window));
-        for (var page = head.SealedPages - 1; page >= 0 && newestFirst.Count < window; page--)
-        {
-            newestFirst.AddRange(Enumerable.Reverse(await GetPageAsync(page)).Take(window - newestFirst.Count));
-        }
-
-        head.RecentKeys = [];
-        foreach (var e in Enumerable.Reverse(newestFirst))
-        {
-            Remember(e);
-        }
-    }
-
-    /// <summary>Remembers an appended event's key, forgetting the oldest beyond the dedup window.</summary>
-    private void Remember(FeedEvent appended)
-    {
-        _recent[appended.Key] = appended.Seq;
-        _recentOrder.Enqueue((appended.Key, appended.Seq));
-        while (_recentOrder.Count > _options.DedupWindow)
-        {
-            var (key, seq) = _recentOrder.Dequeue();
-            if (_recent.TryGetValue(key, out var current) && current == seq)
-            {
-                _recent.Remove(key);
-            }
-        }
-    }
-
     private async Task SealFullPagesAsync()
     {
         var head = state.State;
@@ -239,6 +141,12 @@ public sealed partial class UpdaterGrain(
             var page = head.SealedPages;
             var events = head.Tail.GetRange(0, pageSize);
             await GrainFactory.GetGrain<IFeedPageGrain>(PageKey(page)).WriteAsync(events);
+            foreach (var (bucket, keys) in AppendedKeys.ByBucket(events))
+            {
+                await GrainFactory.GetGrain<IFeedIndexGrain>(IndexKey(bucket)).AddAsync(keys);
+            }
+
+            _keys.Indexed(events);
             head.Tail.RemoveRange(0, pageSize);
             head.SealedPages = page + 1;
             try
@@ -247,13 +155,15 @@ public sealed partial class UpdaterGrain(
             }
             catch
             {
-                // The page is stored; keeping the events in the tail too is harmless and the next write seals again.
+                // The page and its keys are stored; keeping the events in the tail too is harmless and the next write seals again.
                 head.Tail.InsertRange(0, events);
                 head.SealedPages = page;
+                DeactivateOnIdle();
                 throw;
             }
 
-            _pageCache[page] = events;
+            _keys.LeftTail(events);
+            _reader.Sealed(page, events);
             LogSealed(logger, _group, page);
         }
     }
@@ -261,7 +171,7 @@ public sealed partial class UpdaterGrain(
     private void FanOut(IReadOnlyList<FeedEvent> events)
     {
         DropExpiredLeases();
-        foreach (var observer in _leases.Keys)
+        foreach (var observer in _leases.Holders)
         {
             // One-way: returns at once, whatever the gateway does with it.
             _ = observer.OnEventsAsync(_group, events);
@@ -272,23 +182,7 @@ public sealed partial class UpdaterGrain(
 
     private void DropExpiredLeases()
     {
-        if (_leases.Count == 0)
-        {
-            return;
-        }
-
-        var now = time.GetUtcNow();
-        var expired = 0;
-        foreach (var (observer, expires) in _leases)
-        {
-            if (expires < now)
-            {
-                _leases.Remove(observer);
-                expired++;
-            }
-        }
-
-        if (expired > 0)
+        if (_leases.DropExpired() is > 0 and var expired)
         {
             LogLeasesExpired(logger, _group, expired, _leases.Count);
         }

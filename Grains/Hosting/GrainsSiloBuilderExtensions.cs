@@ -2,7 +2,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans;
 using Orleans.Hosting;
+using Orleans.Runtime;
 using Orleans.Streams;
 
 namespace BookShelf.Grains.Hosting;
@@ -24,6 +26,9 @@ public static class GrainsSiloBuilderExtensions
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddMetrics();
         builder.Services.TryAddSingleton<Diagnostics.FeedMetrics>();
+        // The outbox journal itself (Redis in production) is registered by the host.
+        builder.Services.AddSingleton<Posts.OutboxSweeper>();
+        builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Posts.OutboxSweeper>());
         builder.AddMemoryStreams(StorageNames.StreamProvider, stream =>
         {
             stream.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);

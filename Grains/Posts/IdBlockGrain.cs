@@ -21,7 +21,9 @@ public sealed class IdBlockGrain(
         }
         catch
         {
+            // The write may still have been stored: never hand out this block, read the counter again next time.
             state.State.NextId = first;
+            DeactivateOnIdle();
             throw;
         }
 

@@ -4,16 +4,19 @@ using Orleans.Streams;
 namespace BookShelf.Grains.Posts;
 
 /// <summary>
-/// One post. Every change is stored together with the events it raises (the outbox) in one write; the events
-/// are then published on the post-event stream and confirmed with the group's <see cref="IUpdaterGrain"/>
-/// (idempotent, so the stream and the confirmation may both arrive). A change is acknowledged only after that
+/// One post. Every change is stored together with the events it raises (the outbox) in one write, after the
+/// events are marked in the <see cref="IOutboxJournal"/>; the events are then published on the post-event
+/// stream and confirmed with the group's <see cref="IUpdaterGrain"/> (appends are exactly idempotent, so the
+/// stream copy and the confirmation may both arrive, at any time). A change is acknowledged only after that
 /// confirmation, so an acknowledged post is always in its feed even when the stream drops the event. Events
-/// left in the outbox by a failure are retried on a timer and on the next activation. A new post is placed on the
-/// silo of the writer that created it: one network hop less per post.
+/// left in the outbox by a failure are retried on a timer, at the next activation, and by the silos'
+/// <see cref="OutboxSweeper"/> when no one activates the post. Creates, comments and likes take a request id,
+/// so a retry of a call whose outcome was unknown changes nothing twice.
 /// </summary>
 [Orleans.Placement.PreferLocalPlacement]
 public sealed partial class PostGrain(
     [PersistentState("post", StorageNames.Posts)] IPersistentState<PostState> state,
+    IOutboxJournal journal,
     IOptions<FeedOptions> options,
     TimeProvider time,
     Diagnostics.FeedMetrics metrics,
@@ -55,7 +58,7 @@ public sealed partial class PostGrain(
             if (post.Author == draft.Author && post.Title == draft.Title && post.Body == draft.Body)
             {
                 await DeliverOutboxAsync();
-                return Details();
+                return AsCreated();
             }
 
             throw new BookShelfValidationException("id", $"Post {Id} already exists.");
@@ -66,12 +69,11 @@ public sealed partial class PostGrain(
         post.Title = draft.Title;
         post.Body = draft.Body;
         post.CreatedAt = time.GetUtcNow();
-        var created = new FeedEvent(0, Groups.Site, FeedEventKind.PostCreated, $"post:{Id}", Id, post.Title, post.Author, null, 0, 0, post.CreatedAt);
-        await StoreAsync(created, rollback: () => state.State = new PostState());
+        await StoreAsync(FeedEvent.PostCreated(Id, post.Title, post.Author, post.CreatedAt), rollback: () => state.State = new PostState());
         await DeliverOutboxAsync();
         metrics.PostCreated();
         LogCreated(logger, Id, draft.Author);
-        return Details();
+        return AsCreated();
     }
 
     /// <inheritdoc />
@@ -85,35 +87,54 @@ public sealed partial class PostGrain(
     }
 
     /// <inheritdoc />
-    public async Task<CommentDetails> AddCommentAsync(string author, string text)
+    public async Task<CommentDetails> AddCommentAsync(string author, string text, string requestId)
     {
         EnsureExists();
         if ((PostRules.CheckText("author", author, PostRules.MaxUserNameLength)
-             ?? PostRules.CheckText("text", text, PostRules.MaxCommentLength)) is { } invalid)
+             ?? PostRules.CheckText("text", text, PostRules.MaxCommentLength)
+             ?? PostRules.CheckText("requestId", requestId, PostRules.MaxRequestIdLength)) is { } invalid)
         {
             throw invalid;
         }
 
         var post = state.State;
+        if (post.CommentRequests.TryGetValue(requestId, out var done))
+        {
+            // The same request again (a retry after an unknown outcome): answer it again, add nothing.
+            await DeliverOutboxAsync();
+            return post.Comments[(int)done - 1];
+        }
+
         var comment = new CommentDetails(post.Comments.Count + 1, Id, author, text, time.GetUtcNow());
         post.Comments.Add(comment);
-        var added = new FeedEvent(0, Groups.ForPost(Id), FeedEventKind.CommentAdded, $"comment:{Id}:{comment.Id}", Id, null, author, text, comment.Id, post.Likers.Count, comment.CreatedAt);
-        await StoreAsync(added, rollback: () => post.Comments.RemoveAt(post.Comments.Count - 1));
+        post.CommentRequests[requestId] = comment.Id;
+        await StoreAsync(FeedEvent.CommentAdded(Id, comment.Id, author, text, post.Likers.Count, comment.CreatedAt), rollback: () =>
+        {
+            post.Comments.RemoveAt(post.Comments.Count - 1);
+            post.CommentRequests.Remove(requestId);
+        });
         await DeliverOutboxAsync();
         return comment;
     }
 
     /// <inheritdoc />
-    public async Task<LikeResult> ToggleLikeAsync(string user)
+    public async Task<LikeResult> ToggleLikeAsync(string user, string requestId)
     {
         EnsureExists();
-        if (PostRules.CheckText("user", user, PostRules.MaxUserNameLength) is { } invalid)
+        if ((PostRules.CheckText("user", user, PostRules.MaxUserNameLength)
+             ?? PostRules.CheckText("requestId", requestId, PostRules.MaxRequestIdLength)) is { } invalid)
         {
             throw invalid;
         }
 
         var post = state.State;
         var key = user.ToLowerInvariant();
+        if (post.LikeRequests.TryGetValue(key, out var last) && last.RequestId == requestId)
+        {
+            await DeliverOutboxAsync();
+            return new LikeResult(last.Liked, last.LikeCount);
+        }
+
         var liked = post.Likers.Add(key);
         if (!liked)
         {
@@ -121,10 +142,19 @@ public sealed partial class PostGrain(
         }
 
         post.LikeChanges++;
-        var changed = new FeedEvent(0, Groups.ForPost(Id), FeedEventKind.LikeChanged, $"like:{Id}:{post.LikeChanges}", Id, null, user, null, 0, post.Likers.Count, time.GetUtcNow());
-        await StoreAsync(changed, rollback: () =>
+        post.LikeRequests[key] = new LastLike(requestId, liked, post.Likers.Count);
+        await StoreAsync(FeedEvent.LikeChanged(Id, post.LikeChanges, user, post.Likers.Count, time.GetUtcNow()), rollback: () =>
         {
             post.LikeChanges--;
+            if (last is null)
+            {
+                post.LikeRequests.Remove(key);
+            }
+            else
+            {
+                post.LikeRequests[key] = last;
+            }
+
             if (liked)
             {
                 post.Likers.Remove(key);
@@ -145,6 +175,21 @@ public sealed partial class PostGrain(
         return Task.FromResult(state.State.Likers.Contains(user.ToLowerInvariant()));
     }
 
+    /// <inheritdoc />
+    public async Task<bool> SettleAsync()
+    {
+        try
+        {
+            await DeliverOutboxAsync();
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Logged in DeliverOutboxAsync; the caller tries again later.
+            return false;
+        }
+    }
+
     private void EnsureExists()
     {
         if (!state.State.Exists)
@@ -153,31 +198,42 @@ public sealed partial class PostGrain(
         }
     }
 
+    /// <summary>The post as its create answered it (a retried create gets the same answer, whatever came since).</summary>
+    private PostDetails AsCreated() => Details() with { LikeCount = 0, CommentCount = 0 };
+
     private PostDetails Details()
     {
         var post = state.State;
         return new PostDetails(Id, post.Author, post.Title, post.Body, post.CreatedAt, post.Likers.Count, post.Comments.Count);
     }
 
-    /// <summary>Stores the change with its event in the outbox, in one write; undoes the change in memory if the write fails.</summary>
+    /// <summary>
+    /// Marks the event in the journal, then stores the change with its event in the outbox, in one write. When the
+    /// write fails the change is undone in memory, and the activation reads storage again next time: a write
+    /// that timed out may still have been stored, and then its outbox delivers it.
+    /// </summary>
     private async Task StoreAsync(FeedEvent feedEvent, Action rollback)
     {
-        state.State.Outbox.Add(feedEvent);
         try
         {
+            await journal.MarkPendingAsync(Id, feedEvent.Key);
+            state.State.Outbox.Add(feedEvent);
             await state.WriteStateAsync();
         }
         catch
         {
             state.State.Outbox.Remove(feedEvent);
             rollback();
+            DeactivateOnIdle();
             throw;
         }
     }
 
     /// <summary>
-    /// Publishes every outbox event on the stream (best effort), confirms each with its feed (the guarantee),
-    /// then clears the outbox. Throws if a feed cannot be reached; the events stay in the outbox and are retried.
+    /// Confirms each outbox event with its feed (the guarantee), in order, then clears the outbox. A fresh event
+    /// (alone in the outbox) is also published on the stream, at the same time; events left by a failure are
+    /// only confirmed, so a stream copy can never overtake an older event of the same post. Throws if a feed
+    /// cannot be reached; the events stay in the outbox and are retried.
     /// </summary>
     private async Task DeliverOutboxAsync()
     {
@@ -188,9 +244,7 @@ public sealed partial class PostGrain(
         }
 
         var pending = outbox.ToArray();
-        // The stream publish and the confirmation go out together: waiting for one before the other would only
-        // add a round trip to every post.
-        var published = PublishAsync(pending);
+        var published = pending.Length == 1 ? PublishAsync(pending[0]) : Task.CompletedTask;
         try
         {
             foreach (var feedEvent in pending)
@@ -199,7 +253,21 @@ public sealed partial class PostGrain(
                 outbox.Remove(feedEvent);
             }
 
-            await state.WriteStateAsync();
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                // Storage may or may not hold the cleared outbox: read it again next time (a repeat is harmless).
+                DeactivateOnIdle();
+                throw;
+            }
+
+            foreach (var feedEvent in pending)
+            {
+                journal.MarkSettled(Id, feedEvent.Key);
+            }
         }
         catch (Exception ex)
         {
@@ -213,20 +281,17 @@ public sealed partial class PostGrain(
         }
     }
 
-    /// <summary>Publishes events on the post-event stream, best effort (the confirmation is the guarantee).</summary>
-    private async Task PublishAsync(FeedEvent[] events)
+    /// <summary>Publishes an event on the post-event stream, best effort (the confirmation is the guarantee).</summary>
+    private async Task PublishAsync(FeedEvent feedEvent)
     {
-        var provider = this.GetStreamProvider(StorageNames.StreamProvider);
-        foreach (var feedEvent in events)
+        try
         {
-            try
-            {
-                await provider.GetStream<FeedEvent>(StreamId.Create(StorageNames.StreamNamespace, feedEvent.Group)).OnNextAsync(feedEvent);
-            }
-            catch (Exception ex)
-            {
-                LogStreamFailed(logger, ex, Id, feedEvent.Key);
-            }
+            await this.GetStreamProvider(StorageNames.StreamProvider)
+                .GetStream<FeedEvent>(StreamId.Create(StorageNames.StreamNamespace, feedEvent.Group)).OnNextAsync(feedEvent);
+        }
+        catch (Exception ex)
+        {
+            LogStreamFailed(logger, ex, Id, feedEvent.Key);
         }
     }
 
@@ -243,17 +308,9 @@ public sealed partial class PostGrain(
 
     private async Task RetryAsync(CancellationToken cancellationToken)
     {
-        if (state.State.Outbox.Count > 0)
+        if (state.State.Outbox.Count > 0 && !await SettleAsync())
         {
-            try
-            {
-                await DeliverOutboxAsync();
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // Logged in DeliverOutboxAsync; the timer tries again.
-                return;
-            }
+            return;
         }
 
         _retryTimer?.Dispose();

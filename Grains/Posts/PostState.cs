@@ -30,4 +30,14 @@ public sealed class PostState
 
     /// <summary>Events stored with the change that raised them and not yet confirmed by their group's feed.</summary>
     [Id(8)] public List<FeedEvent> Outbox { get; set; } = [];
+
+    /// <summary>Comment requests already carried out (request id to comment id): a retried request adds nothing.</summary>
+    [Id(9)] public Dictionary<string, long> CommentRequests { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Each user's last like request and its answer (lower-cased name): a retried toggle does not toggle back.</summary>
+    [Id(10)] public Dictionary<string, LastLike> LikeRequests { get; set; } = new(StringComparer.Ordinal);
 }
+
+/// <summary>A user's last like request and what it answered.</summary>
+[GenerateSerializer, Immutable, Alias("BookShelf.LastLike")]
+public sealed record LastLike([property: Id(0)] string RequestId, [property: Id(1)] bool Liked, [property: Id(2)] int LikeCount);

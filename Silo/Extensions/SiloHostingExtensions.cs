@@ -1,6 +1,7 @@
 using System.Net;
 using BookShelf.Grains;
 using BookShelf.Grains.Hosting;
+using BookShelf.Grains.Posts;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Serialization;
@@ -27,15 +28,20 @@ public static class SiloHostingExtensions
         // one thread hand-off fewer per storage call (context switches per post, measured: about 190 -> 110-140).
         redis.SocketManager = SocketManager.ThreadPool;
 
+        var serviceId = builder.Configuration["Orleans:ServiceId"] ?? "bookshelf";
+        // The outbox journal's own connection (AbortOnConnectFail is off: it connects in the background).
+        builder.Services.AddSingleton<IOutboxJournal>(sp => new RedisOutboxJournal(
+            ConnectionMultiplexer.Connect(redis.Clone()), serviceId, sp.GetRequiredService<TimeProvider>()));
+
         builder.UseOrleans(orleans =>
         {
             orleans.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = builder.Configuration["Orleans:ClusterId"] ?? "bookshelf";
-                o.ServiceId = builder.Configuration["Orleans:ServiceId"] ?? "bookshelf";
+                o.ServiceId = serviceId;
             });
             orleans.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
-            foreach (var name in new[] { StorageNames.Posts, StorageNames.Feeds, StorageNames.Users, StorageNames.Ids })
+            foreach (var name in StorageNames.All)
             {
                 // State is stored in Orleans' binary format: a feed head is written on every event, and the
                 // default JSON serializer made that the silo's biggest cost per post.

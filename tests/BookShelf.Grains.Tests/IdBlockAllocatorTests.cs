@@ -1,3 +1,5 @@
+using BookShelf.Gateway.Posts;
+
 using BookShelf.Grains.Posts;
 
 namespace BookShelf.Grains.Tests;

@@ -15,6 +15,10 @@ public sealed class NewModel(PostService posts, RateLimits limits) : PageModel
     [BindProperty]
     public string? Body { get; set; }
 
+    /// <summary>The form's idempotency key (one per form shown, kept when the form comes back with errors).</summary>
+    [BindProperty]
+    public string? IdempotencyKey { get; set; }
+
     /// <summary>Field errors.</summary>
     public Dictionary<string, string> Errors { get; } = [];
 
@@ -34,6 +38,12 @@ public sealed class NewModel(PostService posts, RateLimits limits) : PageModel
             }
         }
 
+        if (!Apis.IdempotencyKey.TryRead(Request, IdempotencyKey, out var key, out var keyError))
+        {
+            Errors["title"] = keyError!;
+            IdempotencyKey = null;
+        }
+
         if (Errors.Count > 0)
         {
             return Page();
@@ -44,7 +54,7 @@ public sealed class NewModel(PostService posts, RateLimits limits) : PageModel
             return StatusCode(StatusCodes.Status429TooManyRequests);
         }
 
-        var post = await posts.CreateAsync(User.Identity.Name!, Title!, Body!);
+        var post = await posts.CreateAsync(User.Identity.Name!, Title!, Body!, key);
         return Redirect($"/posts/{post.Id}");
     }
 }

@@ -15,6 +15,10 @@ public sealed class ShowModel(PostService posts, RateLimits limits) : PageModel
     [BindProperty]
     public string? Text { get; set; }
 
+    /// <summary>The submitted form's idempotency key.</summary>
+    [BindProperty]
+    public string? IdempotencyKey { get; set; }
+
     /// <summary>What was wrong with the comment.</summary>
     public string? Error { get; private set; }
 
@@ -37,7 +41,8 @@ public sealed class ShowModel(PostService posts, RateLimits limits) : PageModel
             return StatusCode(StatusCodes.Status429TooManyRequests);
         }
 
-        await posts.ToggleLikeAsync(Id, User.Identity.Name!);
+        Apis.IdempotencyKey.TryRead(Request, IdempotencyKey, out var key, out _);
+        await posts.ToggleLikeAsync(Id, User.Identity.Name!, key);
         return RedirectToPage(new { Id });
     }
 
@@ -60,9 +65,13 @@ public sealed class ShowModel(PostService posts, RateLimits limits) : PageModel
             return StatusCode(StatusCodes.Status429TooManyRequests);
         }
 
-        await posts.CommentAsync(Id, User.Identity.Name!, Text!);
+        Apis.IdempotencyKey.TryRead(Request, IdempotencyKey, out var key, out _);
+        await posts.CommentAsync(Id, User.Identity.Name!, Text!, key);
         return RedirectToPage(new { Id });
     }
+
+    /// <summary>A fresh key for a form on this page: submitting that form twice changes things once.</summary>
+    public static string NewFormKey() => Guid.NewGuid().ToString("N");
 
     private async Task<bool> LoadAsync()
     {

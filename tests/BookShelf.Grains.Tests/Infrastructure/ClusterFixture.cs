@@ -17,6 +17,7 @@ namespace BookShelf.Grains.Tests.Infrastructure;
 public class ClusterFixture : IAsyncLifetime
 {
     private readonly ConcurrentDictionary<string, (byte[] Data, string ETag)> _store = new();
+    private readonly SharedOutboxJournal _journal = new(TimeProvider.System);
     private readonly List<GatewayFeed> _gateways = [];
 
     /// <summary>Silos started with the cluster.</summary>
@@ -31,6 +32,15 @@ public class ClusterFixture : IAsyncLifetime
     /// <summary>The cluster.</summary>
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
+    /// <summary>Grain state of every silo, serialized, by <c>{state name}|{grain id}</c>.</summary>
+    public ConcurrentDictionary<string, (byte[] Data, string ETag)> Store => _store;
+
+    /// <summary>The outbox journal every silo shares.</summary>
+    public SharedOutboxJournal Journal => _journal;
+
+    /// <summary>How long an outbox event waits before a silo's sweep takes it up, plus the sweep interval.</summary>
+    public TimeSpan SweepBound { get; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The test client's grain factory.</summary>
     public IGrainFactory Grains => Cluster.Client;
 
@@ -41,18 +51,20 @@ public class ClusterFixture : IAsyncLifetime
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddBookShelfGrains();
-            foreach (var name in new[] { StorageNames.Posts, StorageNames.Feeds, StorageNames.Users, StorageNames.Ids })
+            foreach (var name in StorageNames.All)
             {
                 silo.Services.AddKeyedSingleton<IGrainStorage>(name, (sp, _) => new SharedMemoryGrainStorage(_store, sp.GetRequiredService<Serializer>()));
             }
 
+            silo.Services.AddSingleton<Posts.IOutboxJournal>(_journal);
             silo.Services.Configure<FeedOptions>(o =>
             {
                 o.MaxReplay = MaxReplay;
                 o.LeaseDuration = LeaseDuration;
                 o.PageSize = 16;
-                o.IdBlockSize = 10;
                 o.OutboxRetryInterval = TimeSpan.FromMilliseconds(500);
+                o.OutboxSweepGrace = TimeSpan.FromSeconds(1);
+                o.OutboxSweepInterval = TimeSpan.FromSeconds(1);
             });
             silo.Services.Configure<ClusterMembershipOptions>(o =>
             {
@@ -90,9 +102,12 @@ public class ClusterFixture : IAsyncLifetime
         return gateway;
     }
 
-    /// <summary>Creates a post through the writer, as the HTTP API does.</summary>
-    public Task<PostDetails> CreatePostAsync(string title, string author = "alice") =>
-        Grains.GetGrain<IPostWriterGrain>(0).CreatePostAsync(new PostDraft(author, title, $"Body of {title}"));
+    /// <summary>Creates a post with a fresh id, as the gateway does.</summary>
+    public async Task<PostDetails> CreatePostAsync(string title, string author = "alice") =>
+        await Grains.GetGrain<IPostGrain>(await NewPostIdAsync()).CreateAsync(new PostDraft(author, title, $"Body of {title}"));
+
+    /// <summary>A fresh post id from the cluster's id sequence.</summary>
+    public Task<long> NewPostIdAsync() => Grains.GetGrain<IIdBlockGrain>(IdBlockKeys.Posts).ReserveAsync(1);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

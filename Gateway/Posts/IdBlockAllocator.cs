@@ -1,4 +1,4 @@
-namespace BookShelf.Grains.Posts;
+namespace BookShelf.Gateway.Posts;
 
 /// <summary>
 /// Hands out ids from blocks of <c>size</c> reserved with <c>reserve</c>. Callers that find the block used up

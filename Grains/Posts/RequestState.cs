@@ -1,0 +1,12 @@
+namespace BookShelf.Grains.Posts;
+
+/// <summary>What an <c>Idempotency-Key</c> was first used for.</summary>
+[GenerateSerializer, Alias("BookShelf.RequestState")]
+public sealed class RequestState
+{
+    /// <summary>A digest of the first request (operation, target and content); empty while the key is unused.</summary>
+    [Id(0)] public string Fingerprint { get; set; } = "";
+
+    /// <summary>The post the first request created or commented on.</summary>
+    [Id(1)] public long PostId { get; set; }
+}

@@ -1,0 +1,52 @@
+using System.Globalization;
+using BookShelf.Grains.Posts;
+using StackExchange.Redis;
+
+namespace BookShelf.Silo.Extensions;
+
+/// <summary>
+/// The outbox journal as one Redis sorted set (<c>{serviceId}:outbox-pending</c>): members
+/// <c>{postId}|{eventKey}</c>, scored by the time they were first marked. Redis runs with the append-only file,
+/// so a mark that returned survives a Redis restart like the post it protects.
+/// </summary>
+public sealed class RedisOutboxJournal(IConnectionMultiplexer redis, string serviceId, TimeProvider time) : IOutboxJournal
+{
+    private readonly RedisKey _key = $"{serviceId}:outbox-pending";
+
+    private IDatabase Db => redis.GetDatabase();
+
+    /// <inheritdoc />
+    public Task MarkPendingAsync(long postId, string eventKey) =>
+        Db.SortedSetAddAsync(_key, Member(postId, eventKey), time.GetUtcNow().ToUnixTimeMilliseconds(), SortedSetWhen.NotExists);
+
+    /// <inheritdoc />
+    public void MarkSettled(long postId, string eventKey) =>
+        Db.SortedSetRemove(_key, Member(postId, eventKey), CommandFlags.FireAndForget);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<PendingEvent>> DueAsync(DateTimeOffset markedBefore, int max)
+    {
+        var members = await Db.SortedSetRangeByScoreAsync(_key, double.NegativeInfinity, markedBefore.ToUnixTimeMilliseconds(), take: max);
+        var due = new List<PendingEvent>(members.Length);
+        foreach (var member in members)
+        {
+            var text = member.ToString();
+            var bar = text.IndexOf('|', StringComparison.Ordinal);
+            if (bar > 0 && long.TryParse(text.AsSpan(0, bar), NumberStyles.None, CultureInfo.InvariantCulture, out var postId))
+            {
+                due.Add(new PendingEvent(postId, text[(bar + 1)..]));
+            }
+        }
+
+        return due;
+    }
+
+    /// <inheritdoc />
+    public Task RemoveAsync(IReadOnlyList<PendingEvent> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        return entries.Count == 0 ? Task.CompletedTask : Db.SortedSetRemoveAsync(_key, [.. entries.Select(e => (RedisValue)Member(e.PostId, e.EventKey))]);
+    }
+
+    private static string Member(long postId, string eventKey) => string.Create(CultureInfo.InvariantCulture, $"{postId}|{eventKey}");
+}

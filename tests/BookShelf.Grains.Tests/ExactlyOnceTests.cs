@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using BookShelf.Grains.Posts;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
+
+namespace BookShelf.Grains.Tests;
+
+/// <summary>
+/// Appends are idempotent for any delay and any number of copies, and no stored post waits for a visitor to
+/// reach its feed.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class ExactlyOnceTests(ClusterFixture fixture)
+{
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task CopyDeliveredAfterFiveThousandLaterEventsIsNotAppendedAgain()
+    {
+        var postId = Random.Shared.NextInt64(10_000_000_000, 11_000_000_000);
+        var updater = fixture.Grains.GetGrain<IUpdaterGrain>(Groups.ForPost(postId));
+        FeedEvent Comment(int n) => FeedEvent.CommentAdded(postId, n, "bob", $"comment {n}", 0, DateTimeOffset.UtcNow);
+        for (var n = 1; n <= 5001; n++)
+        {
+            Assert.Equal(n, await updater.AppendAsync(Comment(n)));
+        }
+
+        // The stream's copy of the first event, an outbox retry of a middle one, and a copy of the newest.
+        Assert.Equal(1, await updater.AppendAsync(Comment(1)));
+        Assert.Equal(2500, await updater.AppendAsync(Comment(2500)));
+        Assert.Equal(5001, await updater.AppendAsync(Comment(5001)));
+        Assert.Equal(5001, (await updater.GetStatsAsync()).LastSeq);
+        Assert.Equal(5002, await updater.AppendAsync(Comment(5002)));
+    }
+
+    [Fact]
+    public async Task CopiesAfterTheFeedIsReactivatedAreNotAppendedAgain()
+    {
+        var postId = Random.Shared.NextInt64(11_000_000_000, 12_000_000_000);
+        var updater = fixture.Grains.GetGrain<IUpdaterGrain>(Groups.ForPost(postId));
+        FeedEvent Like(int n) => FeedEvent.LikeChanged(postId, n, "bob", n % 2, DateTimeOffset.UtcNow);
+        for (var n = 1; n <= 100; n++)
+        {
+            await updater.AppendAsync(Like(n));
+        }
+
+        await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero, TestContext.Current.CancellationToken);
+
+        // Page size 16: 1 and 50 are sealed (found through the index), 100 is in the tail.
+        Assert.Equal(1, await updater.AppendAsync(Like(1)));
+        Assert.Equal(50, await updater.AppendAsync(Like(50)));
+        Assert.Equal(100, await updater.AppendAsync(Like(100)));
+        Assert.Equal(100, (await updater.GetStatsAsync()).LastSeq);
+        var feed = await updater.ReadLatestAsync(0, 200);
+        Assert.Equal(100, feed.Count);
+        Assert.Equal(100, feed.Select(e => e.Key).Distinct(StringComparer.Ordinal).Count());
+    }
+
+    [Fact]
+    public async Task OutboxRedrivenAfterReactivationAppendsNothingNew()
+    {
+        var post = await fixture.CreatePostAsync("re-driven");
+        var grain = fixture.Grains.GetGrain<IPostGrain>(post.Id);
+        var first = await grain.AddCommentAsync("bob", "the only copy");
+        var group = Groups.ForPost(post.Id);
+        var updater = fixture.Grains.GetGrain<IUpdaterGrain>(group);
+        // Far more later events than any window of recent keys would hold.
+        for (var n = 1; n <= 1100; n++)
+        {
+            await updater.AppendAsync(FeedEvent.LikeChanged(post.Id, 10_000 + n, "carol", 1, DateTimeOffset.UtcNow));
+        }
+
+        // The state a silo leaves when it dies after the feed took the comment but before the outbox was cleared.
+        await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero, TestContext.Current.CancellationToken);
+        var stored = ReadPost(post.Id);
+        stored.Outbox.Add(FeedEvent.CommentAdded(post.Id, first.Id, "bob", "the only copy", 0, first.CreatedAt));
+        WritePost(post.Id, stored);
+
+        Assert.NotNull(await grain.GetAsync());
+        await Poll.UntilAsync(() => Task.FromResult(ReadPost(post.Id).Outbox.Count == 0), Generous, "the re-driven outbox to be confirmed", cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(1101, (await updater.GetStatsAsync()).LastSeq);
+        var feed = await updater.ReadLatestAsync(0, 2000);
+        Assert.Equal(1101, feed.Count);
+        Assert.Single(feed, e => e.Kind == FeedEventKind.CommentAdded);
+    }
+
+    [Fact]
+    public async Task PostWhoseSiloDiedBetweenStoringAndConfirmingReachesItsFeedWithNobodyReadingIt()
+    {
+        // What the journal and storage hold when a silo dies right after storing a post: the post with its
+        // event in the outbox, the event marked pending, nothing in the feed, and no activation anywhere.
+        var id = await fixture.NewPostIdAsync();
+        var created = FeedEvent.PostCreated(id, "orphan", "alice", DateTimeOffset.UtcNow);
+        fixture.Journal.Add(id, created.Key, DateTimeOffset.UtcNow);
+        WritePost(id, new PostState { Exists = true, Author = "alice", Title = "orphan", Body = "left behind", CreatedAt = created.At, Outbox = [created] });
+        var stored = Stopwatch.StartNew();
+
+        var site = fixture.Grains.GetGrain<IUpdaterGrain>(Groups.Site);
+        await Poll.UntilAsync(async () => (await site.ReadLatestAsync(0, 500)).Any(e => e.PostId == id), Generous, $"post {id} to reach the site feed", cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(stored.Elapsed < fixture.SweepBound + TimeSpan.FromSeconds(10), $"reached the feed after {stored.Elapsed}, past the sweep bound");
+        Assert.Single(await site.ReadLatestAsync(0, 500), e => e.PostId == id);
+        await Poll.UntilAsync(() => Task.FromResult(!fixture.Journal.Pending.Any(p => p.PostId == id)), Generous, "the journal entry to be settled", cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Empty(ReadPost(id).Outbox);
+    }
+
+    [Fact]
+    public async Task JournalHoldsNothingForPostsWhoseEventsWereConfirmed()
+    {
+        var post = await fixture.CreatePostAsync("settled");
+        await fixture.Grains.GetGrain<IPostGrain>(post.Id).AddCommentAsync("bob", "settled too");
+        Assert.DoesNotContain(fixture.Journal.Pending, p => p.PostId == post.Id);
+    }
+
+    private string PostKey(long id) => $"post|{fixture.Grains.GetGrain<IPostGrain>(id).GetGrainId()}";
+
+    private Serializer Serializer => fixture.Cluster.Client.ServiceProvider.GetRequiredService<Serializer>();
+
+    private PostState ReadPost(long id) => Serializer.Deserialize<PostState>(fixture.Store[PostKey(id)].Data) ?? throw new InvalidOperationException("no stored post");
+
+    private void WritePost(long id, PostState post)
+    {
+        var key = PostKey(id);
+        var etag = fixture.Store.TryGetValue(key, out var entry) ? entry.ETag : null;
+        Assert.True(etag is null || fixture.Store.TryUpdate(key, (Serializer.SerializeToArray(post), Guid.NewGuid().ToString("N")), entry), "the stored post changed under the test");
+        if (etag is null)
+        {
+            Assert.True(fixture.Store.TryAdd(key, (Serializer.SerializeToArray(post), Guid.NewGuid().ToString("N"))));
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using BookShelf.Grains.Feed;
+using Microsoft.Extensions.Time.Testing;
+
+namespace BookShelf.Grains.Tests;
+
+/// <summary>The updater's rules as plain classes: key index buckets, idempotency, leases, paged reads.</summary>
+public sealed class FeedRulesTests
+{
+    [Theory]
+    [InlineData("post:123456", "post/482")]
+    [InlineData("post:255", "post/0")]
+    [InlineData("post:256", "post/1")]
+    [InlineData("comment:7:3", "comment:7/0")]
+    [InlineData("like:7:1000", "like:7/3")]
+    public void KeysFallInTheBucketOfTheirSourceAndNumber(string key, string bucket) =>
+        Assert.Equal(bucket, AppendedKeys.BucketOf(key));
+
+    [Fact]
+    public void KeysWithoutANumberFallInAStableHashedBucket()
+    {
+        var bucket = AppendedKeys.BucketOf("custom:abc");
+        Assert.StartsWith("custom/h", bucket, StringComparison.Ordinal);
+        Assert.Equal(bucket, AppendedKeys.BucketOf("custom:abc"));
+    }
+
+    [Fact]
+    public void KeyIsKnownInTheTailThenThroughItsBucketOnceSealed()
+    {
+        var keys = new AppendedKeys(cachedBuckets: 4);
+        var e = FeedEvent.PostCreated(42, "t", "a", DateTimeOffset.UnixEpoch) with { Seq = 7 };
+        Assert.Equal(KeyState.NeedsBucket, keys.Find(e.Key).State);
+        keys.AddBucket("post/0", new Dictionary<string, long>());
+        Assert.Equal(KeyState.New, keys.Find(e.Key).State);
+
+        keys.Appended(e);
+        Assert.Equal(new KeyLookup(KeyState.InTail, 7), keys.Find(e.Key));
+
+        keys.Indexed([e]);
+        keys.LeftTail([e]);
+        Assert.Equal(new KeyLookup(KeyState.Sealed, 7), keys.Find(e.Key));
+    }
+
+    [Fact]
+    public void AnEvictedBucketIsAskedForAgainNotForgotten()
+    {
+        var keys = new AppendedKeys(cachedBuckets: 1);
+        keys.AddBucket("post/0", new Dictionary<string, long> { ["post:1"] = 1 });
+        keys.AddBucket("post/1", new Dictionary<string, long>());
+        // The cache holds one bucket: the first is gone, so the answer is "load it", never "new".
+        Assert.Equal(KeyState.NeedsBucket, keys.Find("post:1").State);
+        keys.AddBucket("post/0", new Dictionary<string, long> { ["post:1"] = 1 });
+        Assert.Equal(new KeyLookup(KeyState.Sealed, 1), keys.Find("post:1"));
+    }
+
+    [Fact]
+    public void AFailedAppendIsForgotten()
+    {
+        var keys = new AppendedKeys(cachedBuckets: 4);
+        keys.AddBucket("post/0", new Dictionary<string, long>());
+        var e = FeedEvent.PostCreated(3, "t", "a", DateTimeOffset.UnixEpoch) with { Seq = 1 };
+        keys.Appended(e);
+        keys.Unappended(e);
+        Assert.Equal(KeyState.New, keys.Find(e.Key).State);
+    }
+
+    [Fact]
+    public void SealedPageIsIndexedByBucket()
+    {
+        var page = new[] { 1L, 2, 300, 301 }.Select((id, i) => FeedEvent.PostCreated(id, "t", "a", DateTimeOffset.UnixEpoch) with { Seq = i + 1 }).ToList();
+        var buckets = AppendedKeys.ByBucket(page).ToDictionary(b => b.Bucket, b => b.Keys);
+        Assert.Equal(["post/0", "post/1"], buckets.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(new Dictionary<string, long> { ["post:300"] = 3, ["post:301"] = 4 }, buckets["post/1"]);
+    }
+
+    [Fact]
+    public void LeasesExpireOnlyAfterTheirDuration()
+    {
+        var time = new FakeTimeProvider();
+        var leases = new GatewayLeases<string>(time, TimeSpan.FromSeconds(45));
+        Assert.True(leases.Renew("gateway-a"));
+        Assert.False(leases.Renew("gateway-a"));
+        time.Advance(TimeSpan.FromSeconds(30));
+        Assert.True(leases.Renew("gateway-b"));
+        time.Advance(TimeSpan.FromSeconds(16));
+        Assert.Equal(1, leases.DropExpired());
+        Assert.Equal(["gateway-b"], leases.Holders);
+        Assert.True(leases.Remove("gateway-b"));
+        Assert.Equal(0, leases.Count);
+    }
+
+    [Fact]
+    public void RenewedLeaseOutlivesItsFirstExpiry()
+    {
+        var time = new FakeTimeProvider();
+        var leases = new GatewayLeases<string>(time, TimeSpan.FromSeconds(10));
+        leases.Renew("gateway");
+        time.Advance(TimeSpan.FromSeconds(9));
+        leases.Renew("gateway");
+        time.Advance(TimeSpan.FromSeconds(9));
+        Assert.Equal(0, leases.DropExpired());
+        Assert.Equal(1, leases.Count);
+    }
+
+    [Fact]
+    public async Task ReaderJoinsSealedPagesAndTheTail()
+    {
+        var head = new FeedState();
+        var pages = new Dictionary<long, IReadOnlyList<FeedEvent>>();
+        var loads = 0;
+        var reader = new FeedReader(pageSize: 4, maxReplay: 100, page => { loads++; return Task.FromResult(pages[page]); });
+        for (var n = 1; n <= 10; n++)
+        {
+            head.Stamp(FeedEvent.PostCreated(n, "t", "a", DateTimeOffset.UnixEpoch), Groups.Site);
+            if (head.Tail.Count == 4)
+            {
+                pages[head.SealedPages] = [.. head.Tail];
+                head.Tail.Clear();
+                head.SealedPages++;
+            }
+        }
+
+        var read = await reader.ReadAfterAsync(head, afterSeq: 2, max: 100);
+        Assert.Equal(Enumerable.Range(3, 8).Select(n => (long)n), read.Events.Select(e => e.Seq));
+        Assert.False(read.Reset);
+        Assert.Equal(2, loads);
+
+        var latest = await reader.ReadLatestAsync(head, beforeSeq: 6, max: 3);
+        Assert.Equal([5L, 4, 3], latest.Select(e => e.Seq));
+        Assert.Equal(2, loads);
+    }
+
+    [Fact]
+    public async Task ReaderAsksForAResetBeyondTheReplayLimit()
+    {
+        var head = new FeedState();
+        for (var n = 1; n <= 20; n++)
+        {
+            head.Stamp(FeedEvent.PostCreated(n, "t", "a", DateTimeOffset.UnixEpoch), Groups.Site);
+        }
+
+        var reader = new FeedReader(pageSize: 64, maxReplay: 5, _ => throw new InvalidOperationException("no page should be read"));
+        var read = await reader.ReadAfterAsync(head, afterSeq: 10, max: 100);
+        Assert.True(read.Reset);
+        Assert.Empty(read.Events);
+        Assert.Equal(20, read.LastSeq);
+        Assert.False((await reader.ReadAfterAsync(head, afterSeq: 15, max: 100)).Reset);
+    }
+
+    [Fact]
+    public void StampGivesTheNextSeqAndUnstampTakesItBack()
+    {
+        var head = new FeedState();
+        var first = head.Stamp(FeedEvent.PostCreated(1, "t", "a", DateTimeOffset.UnixEpoch), "site");
+        var second = head.Stamp(FeedEvent.PostCreated(2, "t", "a", DateTimeOffset.UnixEpoch), "site");
+        Assert.Equal((1L, 2L), (first.Seq, second.Seq));
+        head.Unstamp();
+        Assert.Equal(1, head.LastSeq);
+        Assert.Equal([first], head.Tail);
+    }
+}

@@ -1,0 +1,68 @@
+namespace BookShelf.Grains.Tests;
+
+/// <summary>An Idempotency-Key makes any number of repeats of a write change things once.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class RequestGrainTests(ClusterFixture fixture)
+{
+    [Fact]
+    public async Task RepeatedKeyReturnsTheFirstPostAndCreatesNoOther()
+    {
+        var key = fixture.Grains.GetGrain<IRequestGrain>($"alice/{Guid.NewGuid():N}");
+        var draft = new PostDraft("alice", "Once", "Only once.");
+        var site = fixture.Grains.GetGrain<IUpdaterGrain>(Groups.Site);
+        var first = await key.CreatePostAsync(draft, await fixture.NewPostIdAsync());
+        var before = (await site.GetStatsAsync()).LastSeq;
+
+        var again = await key.CreatePostAsync(draft, await fixture.NewPostIdAsync());
+
+        Assert.Equal(first, again);
+        Assert.Equal(before, (await site.GetStatsAsync()).LastSeq);
+        Assert.Single(await site.ReadLatestAsync(0, 500), e => e.PostId == first.Id);
+    }
+
+    [Fact]
+    public async Task KeyUsedForAnotherDraftIsRefusedAndChangesNothing()
+    {
+        var key = fixture.Grains.GetGrain<IRequestGrain>($"alice/{Guid.NewGuid():N}");
+        var first = await key.CreatePostAsync(new PostDraft("alice", "First", "body"), await fixture.NewPostIdAsync());
+        var site = fixture.Grains.GetGrain<IUpdaterGrain>(Groups.Site);
+        var before = (await site.GetStatsAsync()).LastSeq;
+
+        await Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => key.CreatePostAsync(new PostDraft("alice", "Second", "body"), Random.Shared.NextInt64(9_000_000_000, 9_500_000_000)));
+        await Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => key.AddCommentAsync(first.Id, "alice", "a comment"));
+        Assert.Equal(before, (await site.GetStatsAsync()).LastSeq);
+    }
+
+    [Fact]
+    public async Task RepeatedCommentKeyAddsOneComment()
+    {
+        var post = await fixture.CreatePostAsync("commented once");
+        var key = fixture.Grains.GetGrain<IRequestGrain>($"bob/{Guid.NewGuid():N}");
+        var first = await key.AddCommentAsync(post.Id, "bob", "once");
+        var again = await key.AddCommentAsync(post.Id, "bob", "once");
+        Assert.Equal(first, again);
+        Assert.Equal([first], await fixture.Grains.GetGrain<IPostGrain>(post.Id).GetCommentsAsync());
+        Assert.Equal(1, (await fixture.Grains.GetGrain<IUpdaterGrain>(Groups.ForPost(post.Id)).GetStatsAsync()).LastSeq);
+    }
+
+    [Fact]
+    public async Task RetriedToggleWithTheSameRequestIdDoesNotToggleBack()
+    {
+        var post = await fixture.CreatePostAsync("liked once");
+        var grain = fixture.Grains.GetGrain<IPostGrain>(post.Id);
+        Assert.Equal(new LikeResult(true, 1), await grain.ToggleLikeAsync("bob", "req:1"));
+        Assert.Equal(new LikeResult(true, 1), await grain.ToggleLikeAsync("bob", "req:1"));
+        Assert.Equal(new LikeResult(false, 0), await grain.ToggleLikeAsync("bob", "req:2"));
+        Assert.Equal(2, (await fixture.Grains.GetGrain<IUpdaterGrain>(Groups.ForPost(post.Id)).GetStatsAsync()).LastSeq);
+    }
+
+    [Fact]
+    public async Task RetriedCommentWithTheSameRequestIdAddsNothing()
+    {
+        var post = await fixture.CreatePostAsync("one comment");
+        var grain = fixture.Grains.GetGrain<IPostGrain>(post.Id);
+        var first = await grain.AddCommentAsync("bob", "hi", "req:c1");
+        Assert.Equal(first, await grain.AddCommentAsync("bob", "hi", "req:c1"));
+        Assert.Single(await grain.GetCommentsAsync());
+    }
+}
