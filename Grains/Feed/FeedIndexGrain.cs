@@ -3,7 +3,9 @@ namespace BookShelf.Grains.Feed;
 /// <summary>
 /// One bucket of a feed's index of sealed event keys, keyed <c>{group}|{bucket}</c> (see
 /// <see cref="AppendedKeys.BucketOf"/>). Written by the group's updater when it seals a page, read when it
-/// meets a key it does not hold in memory.
+/// meets a key it does not hold in memory. Both read storage first, never only this activation's memory: a
+/// silo that was paused and declared dead keeps its activations until it learns so, and an answer from such a
+/// stale copy ("not in the index") would let a late copy of an event be appended twice (seen under SIGSTOP).
 /// </summary>
 public sealed class FeedIndexGrain(
     [PersistentState("index", StorageNames.Feeds)] IPersistentState<FeedIndexState> state) : Grain, IFeedIndexGrain
@@ -12,6 +14,7 @@ public sealed class FeedIndexGrain(
     public async Task AddAsync(IReadOnlyDictionary<string, long> keys)
     {
         ArgumentNullException.ThrowIfNull(keys);
+        await state.ReadStateAsync();
         var stored = state.State.Keys;
         var added = false;
         foreach (var (key, seq) in keys)
@@ -37,5 +40,9 @@ public sealed class FeedIndexGrain(
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyDictionary<string, long>> ReadAsync() => Task.FromResult<IReadOnlyDictionary<string, long>>(new Dictionary<string, long>(state.State.Keys, StringComparer.Ordinal));
+    public async Task<IReadOnlyDictionary<string, long>> ReadAsync()
+    {
+        await state.ReadStateAsync();
+        return new Dictionary<string, long>(state.State.Keys, StringComparer.Ordinal);
+    }
 }

@@ -42,6 +42,12 @@ public sealed class LocalSystem : IAsyncDisposable
     /// <summary>The repository root (where BookShelf.Orleans.sln is).</summary>
     public static string RepositoryRoot { get; } = FindRoot();
 
+    /// <summary>
+    /// Where the silo and gateway builds are taken from: this repository, or the checkout named by
+    /// <c>BOOKSHELF_SYSTEM_ROOT</c> (to measure another build, e.g. an earlier commit, with these tools).
+    /// </summary>
+    public static string SystemRoot { get; } = Environment.GetEnvironmentVariable("BOOKSHELF_SYSTEM_ROOT") is { Length: > 0 } root ? root : RepositoryRoot;
+
     /// <summary>Starts Redis, the silos and the gateways, and waits until every one is ready.</summary>
     public static async Task<LocalSystem> StartAsync(LocalSystemOptions options)
     {
@@ -111,7 +117,7 @@ public sealed class LocalSystem : IAsyncDisposable
         var gatewayPort = Ports.Free();
         var args = new List<string>
         {
-            Path.Combine(RepositoryRoot, "Silo", "bin", Configuration, "net10.0", "BookShelf.Silo.dll"),
+            Path.Combine(SystemRoot, "Silo", "bin", Configuration, "net10.0", "BookShelf.Silo.dll"),
             "--urls", $"http://127.0.0.1:{httpPort}",
             "--Orleans:ClusterId", _clusterId, "--Orleans:ServiceId", _clusterId,
             "--Silo:Redis", $"127.0.0.1:{RedisPort}", "--Silo:AdvertisedIP", "127.0.0.1",
@@ -181,9 +187,9 @@ public sealed class LocalSystem : IAsyncDisposable
     {
         var args = new List<string>
         {
-            Path.Combine(RepositoryRoot, "Gateway", "bin", Configuration, "net10.0", "BookShelf.Gateway.dll"),
+            Path.Combine(SystemRoot, "Gateway", "bin", Configuration, "net10.0", "BookShelf.Gateway.dll"),
             "--urls", $"http://127.0.0.1:{httpPort}",
-            "--contentRoot", Path.Combine(RepositoryRoot, "Gateway"),
+            "--contentRoot", Path.Combine(SystemRoot, "Gateway"),
             "--Orleans:ClusterId", _clusterId, "--Orleans:ServiceId", _clusterId,
             "--Gateway:Redis", $"127.0.0.1:{RedisPort}",
             "--Logging:LogLevel:Default", "Warning",

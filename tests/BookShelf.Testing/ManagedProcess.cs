@@ -101,9 +101,43 @@ public sealed class ManagedProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGSTOP: the process stops running (as a host that hangs) until <see cref="Resume"/>.</summary>
+    public void Pause()
+    {
+        if (!_process.HasExited)
+        {
+            _ = Signal(_process.Id, 19);
+        }
+    }
+
+    /// <summary>SIGCONT: a paused process runs again.</summary>
+    public void Resume()
+    {
+        if (!_process.HasExited)
+        {
+            _ = Signal(_process.Id, 18);
+        }
+    }
+
+    /// <summary>Waits until the process exits by itself; false when it still runs after <paramref name="timeout"/>.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var timer = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(timer.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        Resume();
         await KillAsync();
         _process.Dispose();
         await _log.DisposeAsync();

@@ -1,8 +1,6 @@
 using BookShelf.Gateway.Posts;
 
-using BookShelf.Grains.Posts;
-
-namespace BookShelf.Grains.Tests;
+namespace BookShelf.Gateway.Tests;
 
 /// <summary>The id blocks of the post writers, without a cluster: the reservation is a plain function here.</summary>
 public sealed class IdBlockAllocatorTests
