@@ -38,8 +38,32 @@ public static class PostRules
             return new BookShelfValidationException(field, $"The {field} is required.");
         }
 
-        return value.Length > maxLength
-            ? new BookShelfValidationException(field, $"The {field} must be at most {maxLength} characters.")
+        if (value.Length > maxLength)
+        {
+            return new BookShelfValidationException(field, $"The {field} must be at most {maxLength} characters.");
+        }
+
+        return FindForbidden(value) is { } bad
+            ? new BookShelfValidationException(field, $"The {field} contains a control or text-direction character (U+{(int)bad:X4}); remove it.")
             : null;
+    }
+
+    /// <summary>
+    /// The first character no text here may hold, or null: C0 controls other than tab, line feed and carriage
+    /// return (NUL, ESC of terminal escapes, ...), DEL, C1 controls, and the bidirectional embedding, override and
+    /// isolate controls (U+202A–U+202E, U+2066–U+2069), which can make text read as something it is not.
+    /// </summary>
+    public static char? FindForbidden(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        foreach (var c in value)
+        {
+            if ((c < ' ' && c is not ('\t' or '\n' or '\r')) || c is >= '\u007F' and <= '\u009F' || c is >= '\u202A' and <= '\u202E' || c is >= '\u2066' and <= '\u2069')
+            {
+                return c;
+            }
+        }
+
+        return null;
     }
 }

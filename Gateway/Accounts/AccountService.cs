@@ -86,6 +86,9 @@ public sealed partial class AccountService(IGrainFactory grains, IDataProtection
 
     private static string Key(string username) => username.ToLowerInvariant();
 
+    /// <summary>Whether <paramref name="username"/> has the form of a user name (checked before it is used for anything).</summary>
+    public static bool IsValidUserName(string? username) => username is not null && UserNamePattern().IsMatch(username);
+
     [GeneratedRegex("^[A-Za-z0-9_]{3,32}$")]
     private static partial Regex UserNamePattern();
 

@@ -33,4 +33,16 @@ public sealed class TokenAuthenticationHandler(
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, user)], SchemeName);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
+
+    /// <inheritdoc />
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = SchemeName;
+        return Context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails = { Status = StatusCodes.Status401Unauthorized, Title = "Sign in required", Detail = "API writes need 'Authorization: Bearer <token>' (POST /api/tokens). Browsers write through the pages' forms." },
+        }).AsTask();
+    }
 }

@@ -37,7 +37,9 @@ public static class AccountsApi
     /// <summary>Issues a bearer token: 201, 401 for wrong credentials, 429 when sign-in attempts are used up.</summary>
     public static async Task<Results<Created<TokenResponse>, ProblemHttpResult>> CreateTokenAsync(CredentialsRequest request, AccountService accounts, RateLimits limits, IOptions<GatewayOptions> options, HttpContext context)
     {
-        if (!limits.TrySignIn(request.Username, context.Connection.RemoteIpAddress?.ToString()))
+        // Only a well-formed name becomes a limiter key: a made-up 8 MiB "name" must not become one.
+        var limitedName = AccountService.IsValidUserName(request.Username) ? request.Username : null;
+        if (!limits.TrySignIn(limitedName, context.Connection.RemoteIpAddress?.ToString()))
         {
             return TooMany(context, limits);
         }

@@ -14,9 +14,9 @@ public static class PostsApi
         posts.MapGet("/", ListPostsAsync);
         posts.MapGet("/{id:long}", GetPostAsync);
         posts.MapGet("/{id:long}/comments", GetCommentsAsync);
-        posts.MapPost("/", CreatePostAsync).RequireAuthorization();
-        posts.MapPost("/{id:long}/comments", AddCommentAsync).RequireAuthorization();
-        posts.MapPost("/{id:long}/likes", ToggleLikeAsync).RequireAuthorization();
+        posts.MapPost("/", CreatePostAsync).RequireAuthorization(Extensions.GatewayHostingExtensions.ApiWritePolicy);
+        posts.MapPost("/{id:long}/comments", AddCommentAsync).RequireAuthorization(Extensions.GatewayHostingExtensions.ApiWritePolicy);
+        posts.MapPost("/{id:long}/likes", ToggleLikeAsync).RequireAuthorization(Extensions.GatewayHostingExtensions.ApiWritePolicy);
         return app;
     }
 

@@ -27,6 +27,9 @@ public static partial class GatewayHostingExtensions
         var settings = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
         var redis = ConfigurationOptions.Parse(settings.Redis is { Length: > 0 } r ? r : "127.0.0.1:6379");
         redis.AbortOnConnectFail = false;
+        // After Redis restarts, reconnect every half second instead of backing off exponentially (up to 10 s between
+        // tries by default): every write waits for Redis, so each second of backoff is a second of 503s.
+        redis.ReconnectRetryPolicy = new LinearRetry(500);
 
         builder.UseOrleansClient(client =>
         {
@@ -94,7 +97,9 @@ public static partial class GatewayHostingExtensions
                 o.Events.OnRedirectToAccessDenied = context => ApiAware(context, StatusCodes.Status403Forbidden);
             })
             .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(TokenAuthenticationHandler.SchemeName, null);
-        builder.Services.AddAuthorization();
+        // API writes take bearer tokens only: a browser's sign-in cookie rides along on any cross-site form post, so
+        // it must never be enough to write through the API (the pages' own forms carry antiforgery tokens).
+        builder.Services.AddAuthorization(o => o.AddPolicy(ApiWritePolicy, p => p.AddAuthenticationSchemes(TokenAuthenticationHandler.SchemeName).RequireAuthenticatedUser()));
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
@@ -103,6 +108,9 @@ public static partial class GatewayHostingExtensions
         builder.Services.AddHealthChecks().AddCheck<ClusterHealthCheck>("cluster", tags: [ServiceDefaultsExtensions.ReadyTag]);
         return builder;
     }
+
+    /// <summary>The authorization policy of API writes: a bearer token, never the sign-in cookie.</summary>
+    public const string ApiWritePolicy = "api-writes";
 
     private static void TryAddSingletonTimeProvider(this IServiceCollection services)
     {

@@ -78,7 +78,7 @@ public sealed class GatewayOptions
     /// storage did not answer) before the request is answered 503 with its outcome unknown.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
-    public TimeSpan RequestRetryBudget { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan RequestRetryBudget { get; set; } = TimeSpan.FromSeconds(8);
 
     /// <summary>Post ids this gateway reserves at once.</summary>
     [Range(1, 100_000)]

@@ -25,9 +25,12 @@ public sealed partial class GrainCalls(IOptions<GatewayOptions> options, TimePro
         var pause = FirstPause;
         for (var attempt = 1; ; attempt++)
         {
+            // No attempt runs past the budget: the request answers within it, whatever the cluster does.
+            var left = settings.RequestRetryBudget - time.GetElapsedTime(started);
+            var timeout = left < settings.GrainCallTimeout && left > TimeSpan.Zero ? left : settings.GrainCallTimeout;
             try
             {
-                return await call().WaitAsync(settings.GrainCallTimeout, time, cancellationToken);
+                return await call().WaitAsync(timeout, time, cancellationToken);
             }
             catch (Exception ex) when (IsClusterFailure(ex) && !cancellationToken.IsCancellationRequested)
             {

@@ -94,6 +94,14 @@ public static partial class UpdateNoticeEndpoint
             return;
         }
 
+        if (headers.SecWebSocketVersion.Count > 0 && headers.SecWebSocketVersion.ToString().Trim() != "13")
+        {
+            // RFC 6455 §4.4: name the version this server speaks.
+            context.Response.Headers.SecWebSocketVersion = "13";
+            await Results.Problem(statusCode: StatusCodes.Status426UpgradeRequired, title: "Unsupported WebSocket version", detail: "This server speaks WebSocket version 13.").ExecuteAsync(context);
+            return;
+        }
+
         var upgrade = context.Features.Get<IHttpUpgradeFeature>();
         if (!HttpMethods.IsGet(context.Request.Method) || upgrade is not { IsUpgradableRequest: true }
             || !WebSocketHandshake.IsUpgrade(headers.Upgrade, headers.Connection, headers.SecWebSocketVersion, request.Key))

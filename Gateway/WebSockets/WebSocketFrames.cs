@@ -73,16 +73,18 @@ public static class WebSocketFrames
     }
 
     /// <summary>
-    /// Reads one client frame's header and moves <paramref name="reader"/> past it; false (and the reader unmoved)
-    /// when more bytes are needed.
+    /// Reads one client frame's header and moves <paramref name="reader"/> past it. <see cref="HeaderRead.NeedMore"/>
+    /// (the reader unmoved) when more bytes are needed; <see cref="HeaderRead.Invalid"/> for a length RFC 6455 §5.2
+    /// forbids: a 64-bit length with its top bit set, or a length not in its shortest encoding (the connection
+    /// must then be closed with 1002). Lengths are never read as signed numbers.
     /// </summary>
-    public static bool TryReadHeader(ref SequenceReader<byte> reader, out ClientFrameHeader header)
+    public static HeaderRead TryReadHeader(ref SequenceReader<byte> reader, out ClientFrameHeader header)
     {
         header = default;
         var r = reader;
         if (!r.TryRead(out var b0) || !r.TryRead(out var b1))
         {
-            return false;
+            return HeaderRead.NeedMore;
         }
 
         long length = b1 & 0x7F;
@@ -90,16 +92,25 @@ public static class WebSocketFrames
         {
             if (!r.TryReadBigEndian(out short l16))
             {
-                return false;
+                return HeaderRead.NeedMore;
             }
 
             length = (ushort)l16;
+            if (length < 126)
+            {
+                return HeaderRead.Invalid;
+            }
         }
         else if (length == 127)
         {
             if (!r.TryReadBigEndian(out long l64))
             {
-                return false;
+                return HeaderRead.NeedMore;
+            }
+
+            if (l64 < 0 || l64 <= ushort.MaxValue)
+            {
+                return HeaderRead.Invalid;
             }
 
             length = l64;
@@ -111,7 +122,7 @@ public static class WebSocketFrames
         {
             if (!r.TryReadLittleEndian(out int key))
             {
-                return false;
+                return HeaderRead.NeedMore;
             }
 
             mask = (uint)key;
@@ -119,7 +130,28 @@ public static class WebSocketFrames
 
         header = new ClientFrameHeader((b0 & 0x80) != 0, (byte)(b0 & 0x70), (byte)(b0 & 0x0F), masked, mask, length);
         reader = r;
-        return true;
+        return HeaderRead.Header;
+    }
+
+    /// <summary>
+    /// Whether a close frame's (unmasked) payload is one RFC 6455 §5.5.1 and §7.4 allow: empty, or a code a peer
+    /// may send (1000–1003, 1007–1011, 3000–4999) followed by a UTF-8 reason.
+    /// </summary>
+    public static bool IsValidClosePayload(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length == 0)
+        {
+            return true;
+        }
+
+        if (payload.Length == 1)
+        {
+            return false;
+        }
+
+        var code = BinaryPrimitives.ReadUInt16BigEndian(payload);
+        var allowed = code is (>= 1000 and <= 1003) or (>= 1007 and <= 1011) or (>= 3000 and <= 4999);
+        return allowed && System.Text.Unicode.Utf8.IsValid(payload[2..]);
     }
 
     /// <summary>Removes the client's mask from <paramref name="payload"/> in place (<paramref name="offset"/>: bytes of this frame already unmasked).</summary>
@@ -132,6 +164,19 @@ public static class WebSocketFrames
             payload[i] ^= key[(int)((offset + i) & 3)];
         }
     }
+}
+
+/// <summary>What reading a frame header came to.</summary>
+public enum HeaderRead
+{
+    /// <summary>More bytes are needed.</summary>
+    NeedMore,
+
+    /// <summary>A header was read.</summary>
+    Header,
+
+    /// <summary>The header breaks RFC 6455: close with 1002.</summary>
+    Invalid,
 }
 
 /// <summary>A client frame's header.</summary>

@@ -515,12 +515,13 @@ public sealed partial class WebSocketSession : IFeedListener
         while (true)
         {
             var reader = new SequenceReader<byte>(buffer);
-            if (!WebSocketFrames.TryReadHeader(ref reader, out var header))
+            var read = WebSocketFrames.TryReadHeader(ref reader, out var header);
+            if (read == HeaderRead.NeedMore)
             {
                 return default;
             }
 
-            if (header.Reserved != 0 || !header.Masked || header.Opcode is not (WebSocketFrames.Continuation or WebSocketFrames.Text or WebSocketFrames.Binary or WebSocketFrames.Close or WebSocketFrames.Ping or WebSocketFrames.Pong)
+            if (read == HeaderRead.Invalid || header.Reserved != 0 || !header.Masked || header.Opcode is not (WebSocketFrames.Continuation or WebSocketFrames.Text or WebSocketFrames.Binary or WebSocketFrames.Close or WebSocketFrames.Ping or WebSocketFrames.Pong)
                 || (header.IsControl && (!header.Fin || header.Length > 125))
                 || (header.Opcode == WebSocketFrames.Continuation && _fragments is null)
                 || (header.Opcode is WebSocketFrames.Text or WebSocketFrames.Binary && _fragments is not null))
@@ -555,7 +556,9 @@ public sealed partial class WebSocketSession : IFeedListener
             {
                 case WebSocketFrames.Ping:
                 {
-                    Span<byte> data = stackalloc byte[length];
+                    // Control payloads are at most 125 bytes (checked above): a fixed buffer, never one the peer sizes.
+                    Span<byte> data = stackalloc byte[125];
+                    data = data[..length];
                     payload.CopyTo(data);
                     WebSocketFrames.Unmask(data, header.Mask, 0);
                     lock (_lock)
@@ -569,8 +572,15 @@ public sealed partial class WebSocketSession : IFeedListener
                 case WebSocketFrames.Pong:
                     continue;
                 case WebSocketFrames.Close:
-                    // The client closes: answer with a normal close.
-                    return ReadOutcome.Close(-1, "");
+                {
+                    Span<byte> data = stackalloc byte[125];
+                    data = data[..length];
+                    payload.CopyTo(data);
+                    WebSocketFrames.Unmask(data, header.Mask, 0);
+
+                    // The client closes: answer with a normal close, or 1002 when its close frame is malformed.
+                    return WebSocketFrames.IsValidClosePayload(data) ? ReadOutcome.Close(-1, "") : ReadOutcome.Close(CloseCodes.ProtocolError, "invalid close frame");
+                }
             }
 
             // Text, or its continuation: gather the message.

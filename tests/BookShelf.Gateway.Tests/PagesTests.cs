@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 
 namespace BookShelf.Gateway.Tests;
@@ -48,6 +49,34 @@ public sealed partial class PagesTests(GatewayFixture fixture)
         Assert.Contains("&lt;img src=x onerror=alert(1)&gt;", html, StringComparison.Ordinal);
         Assert.DoesNotContain("<img src=x", html, StringComparison.Ordinal);
         Assert.Contains("data-live-group=\"site\"", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SignInCookieAloneCannotWriteThroughTheApi()
+    {
+        // A cross-site form post carries the cookie: it must not toggle a like, comment or post.
+        using var author = await fixture.SignedInClientAsync();
+        var id = await author.CreatePostAsync("Not to be liked by a forged form");
+        var (http, _) = await SignInWithFormAsync();
+        using (http)
+        {
+            foreach (var (path, fields) in new[] { ($"/api/posts/{id}/likes", new Dictionary<string, string>()), ($"/api/posts/{id}/comments", new Dictionary<string, string> { ["text"] = "forged" }), ("/api/posts", new Dictionary<string, string> { ["title"] = "forged", ["body"] = "forged" }) })
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new FormUrlEncodedContent(fields) };
+                request.Headers.Add("Origin", "https://evil.example");
+                using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
+                // A body the endpoint cannot read is refused before anything else (415); otherwise the cookie is not enough (401).
+                Assert.Contains(response.StatusCode, new[] { HttpStatusCode.Unauthorized, HttpStatusCode.UnsupportedMediaType });
+            }
+
+            // Even with the content type right, the cookie alone does not authorize an API write.
+            using var json = await http.PostAsJsonAsync($"/api/posts/{id}/comments", new { text = "forged" }, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.Unauthorized, json.StatusCode);
+        }
+
+        var post = (await author.GetJsonAsync($"/api/posts/{id}"))!;
+        Assert.Equal(0, post["like_count"]!.GetValue<int>());
+        Assert.Equal(0, post["comment_count"]!.GetValue<int>());
     }
 
     private async Task<(HttpClient Http, string User)> SignInWithFormAsync()

@@ -63,6 +63,63 @@ public sealed class WebSocketProtocolTests(GatewayFixture fixture)
         Assert.Equal(1002, await socket.ReadCloseAsync());
     }
 
+    [Theory]
+    [InlineData("ping of 2^63 + 200 bytes")]
+    [InlineData("ping of 2^63 + 65536 bytes")]
+    [InlineData("text of -1 bytes")]
+    [InlineData("16-bit length below 126")]
+    [InlineData("64-bit length below 65536")]
+    public async Task PayloadLengthRfc6455ForbidsClosesWith1002(string kind)
+    {
+        // Hand-made headers (mask key 0): 0x89 ping / 0x81 text, then 0xFE (16-bit) or 0xFF (64-bit) length.
+        byte[] Header(byte first, byte lengthCode, params byte[] length) => [first, lengthCode, .. length, 0, 0, 0, 0];
+        byte[] frame = kind switch
+        {
+            "ping of 2^63 + 200 bytes" => [.. Header(0x89, 0xFF, 0x80, 0, 0, 0, 0, 0, 0, 200), .. new byte[200]],
+            "ping of 2^63 + 65536 bytes" => [.. Header(0x89, 0xFF, 0x80, 0, 0, 0, 0, 1, 0, 0), .. new byte[1024]],
+            "text of -1 bytes" => Header(0x81, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF),
+            "16-bit length below 126" => [.. Header(0x81, 0xFE, 0, 5), .. "hello"u8.ToArray()],
+            _ => [.. Header(0x81, 0xFF, 0, 0, 0, 0, 0, 0, 0, 5), .. "hello"u8.ToArray()],
+        };
+        using var socket = await RawWebSocket.ConnectAsync(fixture.Gateway.HttpPort, cancellationToken: TestContext.Current.CancellationToken);
+        await socket.ReadTextUntilAsync(t => t.Contains("\"subscribed\"", StringComparison.Ordinal), "the site subscription");
+        await socket.WriteAsync(frame, TestContext.Current.CancellationToken);
+
+        // No pong of any size comes back before the close (other tests' posts and heartbeat pings may).
+        var next = await socket.ReadFrameAsync();
+        while (next is { Opcode: not 0x8 } other)
+        {
+            Assert.NotEqual(0xA, other.Opcode);
+            next = await socket.ReadFrameAsync();
+        }
+
+        Assert.NotNull(next);
+        Assert.Equal(1002, (next.Value.Payload[0] << 8) | next.Value.Payload[1]);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x03 })]
+    [InlineData(new byte[] { 0x03, 0xE7 })]
+    [InlineData(new byte[] { 0x03, 0xED })]
+    [InlineData(new byte[] { 0x13, 0x88 })]
+    [InlineData(new byte[] { 0x03, 0xE8, 0xFF, 0xFE })]
+    public async Task MalformedCloseFrameClosesWith1002(byte[] payload)
+    {
+        // A 1-byte payload, code 999, 1005 (reserved), 5000 (unassigned), a reason that is not UTF-8.
+        using var socket = await RawWebSocket.ConnectAsync(fixture.Gateway.HttpPort, cancellationToken: TestContext.Current.CancellationToken);
+        await socket.ReadTextUntilAsync(t => t.Contains("\"subscribed\"", StringComparison.Ordinal), "the site subscription");
+        await socket.WriteAsync(RawWebSocket.Frame(0x8, payload), TestContext.Current.CancellationToken);
+        Assert.Equal(1002, await socket.ReadCloseAsync());
+    }
+
+    [Fact]
+    public async Task OtherWebSocketVersionGets426NamingVersion13()
+    {
+        using var socket = await RawWebSocket.ConnectAsync(fixture.Gateway.HttpPort, cancellationToken: TestContext.Current.CancellationToken, version: "12");
+        Assert.StartsWith("HTTP/1.1 426", socket.UpgradeAnswer, StringComparison.Ordinal);
+        Assert.Contains("Sec-WebSocket-Version: 13", socket.UpgradeAnswer, StringComparison.OrdinalIgnoreCase);
+    }
+
     [Fact]
     public async Task ClientCloseIsAnsweredWithAClose()
     {

@@ -25,7 +25,7 @@ public sealed class RawWebSocket : IDisposable
     /// Connects and upgrades <paramref name="pathAndQuery"/>. With <paramref name="httpFirst"/>, first sends an
     /// ordinary HTTP request on the same connection (so the upgrade is its second request).
     /// </summary>
-    public static async Task<RawWebSocket> ConnectAsync(int port, string pathAndQuery = "/ws/update_notice/?groups=site", string? httpFirst = null, CancellationToken cancellationToken = default)
+    public static async Task<RawWebSocket> ConnectAsync(int port, string pathAndQuery = "/ws/update_notice/?groups=site", string? httpFirst = null, CancellationToken cancellationToken = default, string version = "13")
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync(IPAddress.Loopback, port, cancellationToken);
@@ -38,7 +38,7 @@ public sealed class RawWebSocket : IDisposable
             await raw.ReadBytesAsync(length, cancellationToken);
         }
 
-        await raw.WriteAsync(Encoding.ASCII.GetBytes($"GET {pathAndQuery} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {Convert.ToBase64String(Guid.NewGuid().ToByteArray())}\r\n\r\n"), cancellationToken);
+        await raw.WriteAsync(Encoding.ASCII.GetBytes($"GET {pathAndQuery} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: {version}\r\nSec-WebSocket-Key: {Convert.ToBase64String(Guid.NewGuid().ToByteArray())}\r\n\r\n"), cancellationToken);
         raw.UpgradeAnswer = await raw.ReadHeadAsync(cancellationToken);
         return raw;
     }
