@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Metrics;
@@ -25,12 +26,28 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
-    /// <summary>Maps <c>/healthz</c> (alive), <c>/readyz</c> (the checks tagged ready) and <c>/metrics</c> (Prometheus).</summary>
+    /// <summary>
+    /// Maps <c>/healthz</c> (alive), <c>/readyz</c> (the checks tagged ready) and <c>/metrics</c> (Prometheus).
+    /// <c>/metrics</c> answers only requests from this machine (loopback) unless <c>Metrics:AllowRemote</c> is true:
+    /// what a gateway counts is not for the public port.
+    /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ReadyTag) });
+        var allowRemote = app.Configuration.GetValue("Metrics:AllowRemote", false);
+        app.Use((context, next) =>
+        {
+            if (!allowRemote && context.Request.Path.StartsWithSegments("/metrics")
+                && context.Connection.RemoteIpAddress is { } address && !System.Net.IPAddress.IsLoopback(address))
+            {
+                context.Response.StatusCode = 403;
+                return Task.CompletedTask;
+            }
+
+            return next(context);
+        });
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }

@@ -49,6 +49,8 @@ public static partial class GatewayHostingExtensions
         });
 
         // The WebSocket fast path sits below HTTP on every endpoint (see UpdateNoticeFastPath).
+        // Kestrel's limits (Kestrel:Limits:*) are the WebSocket fast path's too: bind them where both read them.
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(builder.Configuration.GetSection("Kestrel"));
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ConfigureEndpointDefaults(listen =>
             listen.Use(next => new WebSockets.UpdateNoticeFastPath(next, listen.ApplicationServices).OnConnectionAsync)));
         if (settings.SocketSendBufferBytes > 0)
@@ -66,8 +68,10 @@ public static partial class GatewayHostingExtensions
         builder.Services.AddSingleton<Diagnostics.GatewayMetrics>();
         builder.Services.AddSingleton(sp => new FanOutThreads(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<GatewayFeedOptions>>().Value.FanOutNice));
         builder.Services.AddSingleton<GatewayFeed>();
+        builder.Services.AddSingleton<KnownGroups>();
         builder.Services.AddHostedService<GatewayFeedService>();
         builder.Services.AddSingleton<WebSockets.HeartbeatMonitor>();
+        builder.Services.AddSingleton<WebSockets.ConnectionCaps>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebSockets.HeartbeatMonitor>());
         builder.Services.AddSingleton<AccountService>();
         builder.Services.AddSingleton<GrainCalls>();

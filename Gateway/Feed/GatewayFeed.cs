@@ -14,6 +14,9 @@ namespace BookShelf.Gateway.Feed;
 /// </summary>
 public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
 {
+    /// <summary>Leases renewed at the same time.</summary>
+    private const int RenewalsAtOnce = 32;
+
     private readonly IGrainFactory _grains;
     private readonly GatewayFeedOptions _options;
     private readonly TimeProvider _time;
@@ -87,18 +90,18 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
             return;
         }
 
-        foreach (var feed in _groups.Values)
+        // Many groups renew side by side: renewing them one after another could take longer than a lease lasts.
+        await Parallel.ForEachAsync(_groups.Values, new ParallelOptions { MaxDegreeOfParallelism = RenewalsAtOnce, CancellationToken = cancellationToken }, async (feed, token) =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                await feed.RenewAsync(self, cancellationToken);
+                await feed.RenewAsync(self, token);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 LogRenewFailed(_logger, ex, feed.Name);
             }
-        }
+        });
     }
 
     /// <inheritdoc />

@@ -22,9 +22,21 @@ public sealed class GatewayOptions
     [Range(64, 1024 * 1024)]
     public int MaxMessageBytes { get; set; } = 4096;
 
+    /// <summary>Most WebSocket connections this gateway holds; past it an upgrade gets 503.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxConnections { get; set; } = 50_000;
+
+    /// <summary>Most WebSocket connections from one client address; past it an upgrade gets 429.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxConnectionsPerAddress { get; set; } = 1_000;
+
     /// <summary>Most groups one connection may subscribe to.</summary>
     [Range(1, 10_000)]
     public int MaxSubscriptionsPerConnection { get; set; } = 32;
+
+    /// <summary>Subscribes and unsubscribes one connection may send a minute; past it they get a <c>rate_limited</c> error.</summary>
+    [Range(1, 100_000)]
+    public int SubscriptionChangesPerMinute { get; set; } = 120;
 
     /// <summary>Frames queued for one connection before it counts as too slow and is closed with a resume hint.</summary>
     [Range(1, 100_000)]

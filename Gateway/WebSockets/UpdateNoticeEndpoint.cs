@@ -52,16 +52,19 @@ public static partial class UpdateNoticeEndpoint
     /// upgrade is answered, so a client that sees it succeed gets every later event). Attach the connection, then
     /// run it with <see cref="Resumes"/>.
     /// </summary>
-    public static async Task<WebSocketSession> JoinAsync(UpgradeDecision decision, IServiceProvider services, CancellationToken aborted)
+    public static async Task<WebSocketSession> JoinAsync(UpgradeDecision decision, IServiceProvider services, ConnectionCaps.Lease lease, CancellationToken aborted)
     {
         ArgumentNullException.ThrowIfNull(decision);
         ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(lease);
         var session = new WebSocketSession(
             services.GetRequiredService<GatewayFeed>(),
+            services.GetRequiredService<KnownGroups>(),
             services.GetRequiredService<IOptions<GatewayOptions>>().Value,
             services.GetRequiredService<GatewayMetrics>(),
             services.GetRequiredService<HeartbeatMonitor>(),
             services.GetRequiredService<ILoggerFactory>().CreateLogger<WebSocketSession>());
+        session.Hold(lease);
         try
         {
             await session.JoinAsync(decision.Subscriptions.Where(s => s.Resume is null).Select(s => s.Group), announce: !decision.Bare, aborted);
@@ -116,7 +119,13 @@ public static partial class UpdateNoticeEndpoint
             return;
         }
 
-        var session = await JoinAsync(decision, context.RequestServices, context.RequestAborted);
+        if (context.RequestServices.GetRequiredService<ConnectionCaps>().TryAcquire(context.Connection.RemoteIpAddress, out var refusal) is not { } lease)
+        {
+            await Results.Problem(statusCode: refusal, title: "Too many connections", detail: CapDetail(refusal)).ExecuteAsync(context);
+            return;
+        }
+
+        var session = await JoinAsync(decision, context.RequestServices, lease, context.RequestAborted);
         Stream stream;
         try
         {
@@ -198,6 +207,11 @@ public static partial class UpdateNoticeEndpoint
 
         return true;
     }
+
+    /// <summary>What a refusal by the connection caps says.</summary>
+    internal static string CapDetail(int status) => status == StatusCodes.Status429TooManyRequests
+        ? "This address holds as many connections as the gateway allows one address; close one first."
+        : "This gateway holds as many connections as it allows; try again later, or another gateway.";
 
     [LoggerMessage(4101, LogLevel.Debug, "WebSocket refused: origin {Origin} not allowed")]
     internal static partial void LogOriginRefused(ILogger logger, string origin);

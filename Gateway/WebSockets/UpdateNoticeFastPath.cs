@@ -4,6 +4,7 @@ using System.Text;
 using BookShelf.Gateway.Options;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
 namespace BookShelf.Gateway.WebSockets;
@@ -23,7 +24,6 @@ public sealed partial class UpdateNoticeFastPath(ConnectionDelegate next, IServi
     public const int MaxHeadBytes = 8 * 1024;
 
     private static readonly byte[] Prefix = Encoding.ASCII.GetBytes("GET " + UpdateNoticeEndpoint.Path);
-    private static readonly TimeSpan HeadTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>Serves one connection.</summary>
     public async Task OnConnectionAsync(ConnectionContext connection)
@@ -52,21 +52,25 @@ public sealed partial class UpdateNoticeFastPath(ConnectionDelegate next, IServi
     private async Task<Accepted> AcceptAsync(ConnectionContext connection)
     {
         var input = connection.Transport.Input;
+        var limits = services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits;
         UpgradeRequest? request;
-        using (var timeout = new CancellationTokenSource(HeadTimeout))
+        // One deadline for the request head, Kestrel's own: a client that sends nothing, or a head a byte at a
+        // time, is dropped when it runs out, not handed to HTTP to start its timers again.
+        using (var timeout = new CancellationTokenSource(limits.RequestHeadersTimeout))
         {
             try
             {
-                request = await ReadHeadAsync(input, connection.Features.Get<ITlsHandshakeFeature>() is null ? "http" : "https", timeout.Token);
+                request = await ReadHeadAsync(input, connection.Features.Get<ITlsHandshakeFeature>() is null ? "http" : "https", limits.MaxRequestHeaderCount, timeout.Token);
             }
             catch (OperationCanceledException)
             {
-                // No head in time: HTTP has its own rules for idle connections.
-                request = null;
+                LogHeadTimedOut(services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(UpdateNoticeFastPath)), limits.RequestHeadersTimeout.TotalSeconds);
+                connection.Abort();
+                return new Accepted(true, null, []);
             }
         }
 
-        if (request is null)
+        if (request is null || !HostIsAllowed(request.Host, services.GetRequiredService<IConfiguration>()["AllowedHosts"]))
         {
             return default;
         }
@@ -82,11 +86,18 @@ public sealed partial class UpdateNoticeFastPath(ConnectionDelegate next, IServi
                     UpdateNoticeEndpoint.LogOriginRefused(services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(UpdateNoticeEndpoint)), request.Origin ?? "");
                 }
 
-                await output.SendAsync(WebSocketHandshake.Problem(decision.Status, decision.Status == 403 ? "Forbidden" : "Bad Request", decision.Title!, decision.Detail!));
+                await output.SendAsync(WebSocketHandshake.Problem(decision.Status, decision.Title!, decision.Detail!));
                 return new Accepted(true, null, []);
             }
 
-            var session = await UpdateNoticeEndpoint.JoinAsync(decision, services, connection.ConnectionClosed);
+            var address = (connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
+            if (services.GetRequiredService<ConnectionCaps>().TryAcquire(address, out var refusal) is not { } lease)
+            {
+                await output.SendAsync(WebSocketHandshake.Problem(refusal, "Too many connections", UpdateNoticeEndpoint.CapDetail(refusal)));
+                return new Accepted(true, null, []);
+            }
+
+            var session = await UpdateNoticeEndpoint.JoinAsync(decision, services, lease, connection.ConnectionClosed);
             if (!await output.SendAsync(WebSocketHandshake.SwitchingProtocols(request.Key)))
             {
                 await session.LeaveAllAsync();
@@ -122,7 +133,7 @@ public sealed partial class UpdateNoticeFastPath(ConnectionDelegate next, IServi
     /// Reads the first request head if it can be the fast path's; returns null (having consumed nothing) when it
     /// is not, and consumes the head when it is.
     /// </summary>
-    private static async Task<UpgradeRequest?> ReadHeadAsync(PipeReader input, string scheme, CancellationToken cancellationToken)
+    private static async Task<UpgradeRequest?> ReadHeadAsync(PipeReader input, string scheme, int maxHeaders, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -149,7 +160,7 @@ public sealed partial class UpdateNoticeFastPath(ConnectionDelegate next, IServi
             }
 
             var head = buffer.Slice(0, end.Value);
-            var request = head.Length <= MaxHeadBytes ? Parse(Encoding.Latin1.GetString(head), scheme) : null;
+            var request = head.Length <= MaxHeadBytes ? Parse(Encoding.Latin1.GetString(head), scheme, maxHeaders) : null;
             input.AdvanceTo(request is null ? buffer.Start : buffer.GetPosition(4, end.Value));
             return request;
         }
@@ -159,9 +170,15 @@ public sealed partial class UpdateNoticeFastPath(ConnectionDelegate next, IServi
     /// Parses a request head; null unless it is exactly a plain HTTP/1.1 WebSocket upgrade of the endpoint's path
     /// (anything unusual is left to Kestrel, which answers it properly).
     /// </summary>
-    internal static UpgradeRequest? Parse(string head, string scheme)
+    internal static UpgradeRequest? Parse(string head, string scheme, int maxHeaders = 100)
     {
         var lines = head.Split("\r\n");
+        if (lines.Length - 1 > maxHeaders)
+        {
+            // Kestrel answers this with 431.
+            return null;
+        }
+
         var requestLine = lines[0].Split(' ');
         if (requestLine is not ["GET", var target, "HTTP/1.1"])
         {
@@ -200,13 +217,61 @@ public sealed partial class UpdateNoticeFastPath(ConnectionDelegate next, IServi
             }
         }
 
-        if (host is null || !WebSocketHandshake.IsUpgrade(upgrade, connectionHeader, version, key))
+        if (host is null || !IsValidHost(host) || !WebSocketHandshake.IsUpgrade(upgrade, connectionHeader, version, key))
         {
             return null;
         }
 
         return new UpgradeRequest(scheme, host, origin, question < 0 ? "" : target[(question + 1)..], key!);
     }
+
+    /// <summary>A <c>Host</c> Kestrel would take: a DNS name, an IPv4 or a bracketed IPv6 address, and an optional port.</summary>
+    internal static bool IsValidHost(string host)
+    {
+        var name = host;
+        var colon = host.LastIndexOf(':');
+        if (colon > host.LastIndexOf(']'))
+        {
+            var port = host[(colon + 1)..];
+            if (port.Length is 0 or > 5 || !port.All(char.IsAsciiDigit))
+            {
+                return false;
+            }
+
+            name = host[..colon];
+        }
+
+        if (name.StartsWith('[') && name.EndsWith(']'))
+        {
+            return Uri.CheckHostName(name[1..^1]) == UriHostNameType.IPv6;
+        }
+
+        return Uri.CheckHostName(name) is UriHostNameType.Dns or UriHostNameType.IPv4;
+    }
+
+    /// <summary>The <c>AllowedHosts</c> setting, as the host filtering middleware reads it: <c>*</c>, names, or <c>*.suffix</c>.</summary>
+    internal static bool HostIsAllowed(string host, string? allowedHosts)
+    {
+        if (string.IsNullOrWhiteSpace(allowedHosts) || allowedHosts.Trim() == "*")
+        {
+            return true;
+        }
+
+        var name = host.StartsWith('[') ? host[..(host.IndexOf(']') + 1)] : host.Split(':')[0];
+        foreach (var allowed in allowedHosts.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (allowed == "*" || string.Equals(allowed, name, StringComparison.OrdinalIgnoreCase)
+                || (allowed.StartsWith("*.", StringComparison.Ordinal) && name.EndsWith(allowed[1..], StringComparison.OrdinalIgnoreCase)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    [LoggerMessage(4102, LogLevel.Debug, "WebSocket handshake: no complete request head within {Seconds} s; connection dropped")]
+    private static partial void LogHeadTimedOut(ILogger logger, double seconds);
 
     private readonly record struct Accepted(bool Ours, WebSocketSession? Session, (string Group, long Resume)[] Resumes);
 

@@ -31,16 +31,24 @@ public static class WebSocketHandshake
         Encoding.ASCII.GetBytes($"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {AcceptKey(key)}\r\n\r\n");
 
     /// <summary>An RFC 9457 problem answer that closes the connection, as bytes.</summary>
-    public static byte[] Problem(int status, string reason, string title, string detail)
+    public static byte[] Problem(int status, string title, string detail)
     {
+        var reason = Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
         var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
         {
-            ["type"] = status == 403 ? "https://tools.ietf.org/html/rfc9110#section-15.5.4" : "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+            ["type"] = status switch
+            {
+                403 => "https://tools.ietf.org/html/rfc9110#section-15.5.4",
+                429 => "https://tools.ietf.org/html/rfc6585#section-4",
+                503 => "https://tools.ietf.org/html/rfc9110#section-15.6.4",
+                _ => "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+            },
             ["title"] = title,
             ["status"] = status,
             ["detail"] = detail,
         });
-        var head = Encoding.ASCII.GetBytes($"HTTP/1.1 {status} {reason}\r\nContent-Type: application/problem+json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n");
+        var retry = status is 429 or 503 ? "Retry-After: 5\r\n" : "";
+        var head = Encoding.ASCII.GetBytes($"HTTP/1.1 {status} {reason}\r\nContent-Type: application/problem+json\r\nContent-Length: {body.Length}\r\n{retry}Connection: close\r\n\r\n");
         return [.. head, .. body];
     }
 

@@ -18,37 +18,36 @@ namespace BookShelf.Gateway.WebSockets;
 public sealed partial class WebSocketSession : IFeedListener
 {
     private readonly GatewayFeed _feed;
+    private readonly KnownGroups _known;
+    private readonly Queue<long> _changes = new();
     private readonly GatewayOptions _options;
     private readonly GatewayMetrics _metrics;
     private readonly HeartbeatMonitor _heartbeat;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private PipeReader? _input;
-    private FrameOutput? _output;
-    private Action _abort = () => { };
     private GroupPosition[] _groups = [];
-    private Queue<ReadOnlyMemory<byte>>? _backlog;
-    private int _backlogFrames;
-    private TaskCompletionSource? _drained;
-    private bool _busy = true; // a send is pending, or (until Attach) there is nowhere to send yet
-    private bool _outputClosed;
     private volatile bool _ending;
     private long _lastReceived = Environment.TickCount64;
     private long _pingSent;
-    private byte[]? _fragments;
-    private int _fragmentLength;
+    private readonly FrameDecoder _decoder;
+    private readonly SessionOutput _out;
+    private IDisposable? _lease;
 
     /// <summary>
     /// A session not yet attached to its connection: frames wait in the backlog until <see cref="Attach"/>, so it
     /// can join groups before the upgrade is answered.
     /// </summary>
-    public WebSocketSession(GatewayFeed feed, GatewayOptions options, GatewayMetrics metrics, HeartbeatMonitor heartbeat, ILogger logger)
+    public WebSocketSession(GatewayFeed feed, KnownGroups known, GatewayOptions options, GatewayMetrics metrics, HeartbeatMonitor heartbeat, ILogger logger)
     {
         _feed = feed;
+        _known = known;
         _options = options;
         _metrics = metrics;
         _heartbeat = heartbeat;
         _logger = logger;
+        _decoder = new FrameDecoder(options.MaxMessageBytes);
+        _out = new SessionOutput(_lock, options.SendQueueLimit, EndReceiving, metrics, logger);
     }
 
     /// <summary>Frames waiting for room in the socket (never more than <see cref="GatewayOptions.SendQueueLimit"/>).</summary>
@@ -58,7 +57,7 @@ public sealed partial class WebSocketSession : IFeedListener
         {
             lock (_lock)
             {
-                return _backlogFrames;
+                return _out.QueuedFramesLocked;
             }
         }
     }
@@ -85,10 +84,7 @@ public sealed partial class WebSocketSession : IFeedListener
         lock (_lock)
         {
             _input = input;
-            _output = output;
-            _abort = abort;
-            _busy = false;
-            SendBacklogLocked();
+            _out.AttachLocked(output, abort);
         }
     }
 
@@ -121,30 +117,30 @@ public sealed partial class WebSocketSession : IFeedListener
                 }
 
                 var buffer = result.Buffer;
-                var outcome = ReadFrames(ref buffer, out var message);
-                if (message is not null)
+                var decoded = DecodeControlFrames(ref buffer);
+                if (decoded.Kind == DecodedKind.Message)
                 {
                     // Frames may follow the message in what was read: only a partial frame counts as examined.
                     input.AdvanceTo(buffer.Start);
                     try
                     {
-                        await HandleAsync(message.AsMemory(0, outcome.MessageLength));
+                        await HandleAsync(decoded.Message.AsMemory(0, decoded.Length));
                     }
                     finally
                     {
-                        ArrayPool<byte>.Shared.Return(message);
+                        ArrayPool<byte>.Shared.Return(decoded.Message!);
                     }
 
                     continue;
                 }
 
                 input.AdvanceTo(buffer.Start, result.Buffer.End);
-                if (outcome.CloseCode != 0)
+                if (decoded.Kind == DecodedKind.Close)
                 {
-                    if (outcome.CloseCode != -1)
+                    if (decoded.CloseCode != -1)
                     {
-                        LogRefused(_logger, outcome.CloseCode, outcome.Reason);
-                        (code, reason) = (outcome.CloseCode, outcome.Reason);
+                        LogRefused(_logger, decoded.CloseCode, decoded.Reason);
+                        (code, reason) = (decoded.CloseCode, decoded.Reason);
                     }
 
                     break;
@@ -163,16 +159,17 @@ public sealed partial class WebSocketSession : IFeedListener
         finally
         {
             _heartbeat.Remove(this);
+            _decoder.Dispose();
             await LeaveAllAsync();
             _metrics.Connection(-1);
-            await CloseAsync(code, reason);
+            await _out.CloseAsync(code, reason);
         }
     }
 
     /// <summary>Closes with <see cref="CloseCodes.Restarting"/>: the gateway is shutting down.</summary>
     public void Stop()
     {
-        _ = CloseAsync(CloseCodes.Restarting, "gateway restarting: resume");
+        _ = _out.CloseAsync(CloseCodes.Restarting, "gateway restarting: resume");
         EndReceiving();
     }
 
@@ -194,7 +191,7 @@ public sealed partial class WebSocketSession : IFeedListener
         if (dead)
         {
             LogPingTimeout(_logger);
-            _abort();
+            _out.Abort();
         }
     }
 
@@ -230,21 +227,20 @@ public sealed partial class WebSocketSession : IFeedListener
             lock (_lock)
             {
                 var position = Find(frame.Group);
-                if (position is null || frame.LastSeq <= position.LastSeq || _outputClosed)
+                if (position is null || frame.LastSeq <= position.LastSeq || _out.IsClosedLocked)
                 {
                     return;
                 }
 
                 // Replays are bulk: leave half the backlog for live frames of other groups.
-                if (!_busy || _backlogFrames < Math.Max(1, _options.SendQueueLimit / 2))
+                room = _out.RoomLocked(Math.Max(1, _options.SendQueueLimit / 2));
+                if (room is null)
                 {
                     var wire = frame.WireAfter(position.LastSeq, out var count);
                     position.LastSeq = frame.LastSeq;
                     SendLocked(wire, count);
                     return;
                 }
-
-                room = (_drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
             }
 
             await room.WaitAsync(cancellationToken);
@@ -288,9 +284,13 @@ public sealed partial class WebSocketSession : IFeedListener
         _metrics.Reset();
     }
 
-    /// <summary>Leaves every group (when the connection ends, or when it was never upgraded).</summary>
+    /// <summary>Holds the connection's place under the caps until the session leaves.</summary>
+    public void Hold(IDisposable lease) => _lease = lease;
+
+    /// <summary>Leaves every group (when the connection ends, or when it was never upgraded), and gives back its place under the caps.</summary>
     public async Task LeaveAllAsync()
     {
+        Interlocked.Exchange(ref _lease, null)?.Dispose();
         GroupPosition[] all;
         lock (_lock)
         {
@@ -310,193 +310,8 @@ public sealed partial class WebSocketSession : IFeedListener
 
     private static byte[] Control(byte[] json) => WebSocketFrames.Frame(WebSocketFrames.Text, json);
 
-    /// <summary>
-    /// Sends <paramref name="frames"/> frames (one buffer) now, or puts them in the backlog while a send is pending;
-    /// the backlog holds at most <see cref="GatewayOptions.SendQueueLimit"/> frames. Holds the lock.
-    /// </summary>
-    private void SendLocked(ReadOnlyMemory<byte> bytes, int frames = 1)
-    {
-        if (_outputClosed)
-        {
-            return;
-        }
-
-        if (_busy)
-        {
-            if (_backlogFrames + frames > _options.SendQueueLimit)
-            {
-                TooSlowLocked();
-                return;
-            }
-
-            (_backlog ??= new Queue<ReadOnlyMemory<byte>>()).Enqueue(bytes);
-            _backlogFrames += frames;
-            return;
-        }
-
-        StartSendLocked(bytes);
-    }
-
-    /// <summary>Starts a send; if it cannot finish now, the session is busy until it does. Holds the lock.</summary>
-    private void StartSendLocked(ReadOnlyMemory<byte> bytes)
-    {
-        var send = _output!.SendAsync(bytes);
-        if (send.IsCompletedSuccessfully)
-        {
-            if (!send.Result)
-            {
-                OutputFailedLocked();
-            }
-
-            return;
-        }
-
-        _busy = true;
-        _ = FinishSendAsync(send);
-    }
-
-    /// <summary>Waits for a pending send, then sends the backlog as one batch, until nothing waits.</summary>
-    private async Task FinishSendAsync(ValueTask<bool> send)
-    {
-        while (true)
-        {
-            bool sent;
-            try
-            {
-                sent = await send;
-            }
-            catch (Exception ex) when (ex is IOException or InvalidOperationException or OperationCanceledException or ObjectDisposedException)
-            {
-                sent = false;
-            }
-
-            lock (_lock)
-            {
-                if (!sent)
-                {
-                    OutputFailedLocked();
-                    return;
-                }
-
-                if (!TakeBacklogLocked(out var batch))
-                {
-                    _busy = false;
-                    SignalDrainedLocked();
-                    return;
-                }
-
-                send = _output!.SendAsync(batch);
-            }
-        }
-    }
-
-    private void SendBacklogLocked()
-    {
-        if (TakeBacklogLocked(out var batch))
-        {
-            _busy = true;
-            _ = FinishSendAsync(_output!.SendAsync(batch));
-        }
-    }
-
-    /// <summary>The backlog as one buffer (so it leaves with one send), emptying it. Holds the lock.</summary>
-    private bool TakeBacklogLocked(out ReadOnlyMemory<byte> batch)
-    {
-        batch = default;
-        var backlog = _backlog;
-        _backlog = null;
-        _backlogFrames = 0;
-        if (backlog is not { Count: > 0 })
-        {
-            return false;
-        }
-
-        if (backlog.Count == 1)
-        {
-            batch = backlog.Dequeue();
-            return true;
-        }
-
-        var bytes = new byte[backlog.Sum(f => f.Length)];
-        var at = 0;
-        foreach (var frame in backlog)
-        {
-            frame.Span.CopyTo(bytes.AsSpan(at));
-            at += frame.Length;
-        }
-
-        batch = bytes;
-        return true;
-    }
-
-    private void SignalDrainedLocked()
-    {
-        var drained = _drained;
-        _drained = null;
-        drained?.TrySetResult();
-    }
-
-    private void OutputFailedLocked()
-    {
-        _outputClosed = true;
-        _busy = false;
-        _backlog = null;
-        _backlogFrames = 0;
-        SignalDrainedLocked();
-        EndReceiving();
-    }
-
-    private void TooSlowLocked()
-    {
-        LogTooSlow(_logger, _options.SendQueueLimit);
-        _metrics.SlowConsumer();
-        // What waits is dropped; the close frame goes after what the socket already holds. If even that cannot
-        // leave, the connection is dropped when closing gives up.
-        _backlog = null;
-        _backlogFrames = 0;
-        WriteCloseLocked(CloseCodes.TooSlow, "too slow: reconnect and resume");
-        EndReceiving();
-    }
-
-    /// <summary>Sends (or queues, last) the close frame; nothing is sent after it. Holds the lock.</summary>
-    private void WriteCloseLocked(int code, string reason)
-    {
-        if (_outputClosed)
-        {
-            return;
-        }
-
-        _outputClosed = true;
-        var close = WebSocketFrames.CloseFrame(code, reason);
-        if (_busy)
-        {
-            (_backlog ??= new Queue<ReadOnlyMemory<byte>>()).Enqueue(close);
-            return;
-        }
-
-        StartSendLocked(close);
-    }
-
-    /// <summary>Sends a close frame (once) and waits up to two seconds for it to leave; then drops the connection.</summary>
-    private async Task CloseAsync(int code, string reason)
-    {
-        Task drained;
-        lock (_lock)
-        {
-            WriteCloseLocked(code, reason);
-            if (!_busy)
-            {
-                return;
-            }
-
-            drained = (_drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
-        }
-
-        if (await Task.WhenAny(drained, Task.Delay(TimeSpan.FromSeconds(2))) != drained)
-        {
-            _abort();
-        }
-    }
+    /// <summary>Sends frames now or queues them (see <see cref="SessionOutput"/>). Holds the lock.</summary>
+    private void SendLocked(ReadOnlyMemory<byte> bytes, int frames = 1) => _out.SendLocked(bytes, frames);
 
     private void EndReceiving()
     {
@@ -505,107 +320,37 @@ public sealed partial class WebSocketSession : IFeedListener
     }
 
     /// <summary>
-    /// Reads whole frames from <paramref name="buffer"/> (moving its start past them) until a complete text message
-    /// (returned in a pooled array), a reason to close, or the end of the data.
+    /// Decodes what was read, answering pings and noting that the client is alive, until a message, a close or
+    /// the need for more bytes.
     /// </summary>
-    private ReadOutcome ReadFrames(ref ReadOnlySequence<byte> buffer, out byte[]? message)
+    private Decoded DecodeControlFrames(ref ReadOnlySequence<byte> buffer)
     {
-        message = null;
-        var limit = _options.MaxMessageBytes;
         while (true)
         {
-            var reader = new SequenceReader<byte>(buffer);
-            var read = WebSocketFrames.TryReadHeader(ref reader, out var header);
-            if (read == HeaderRead.NeedMore)
+            var before = buffer.Length;
+            var decoded = _decoder.Decode(ref buffer);
+            if (buffer.Length != before)
             {
-                return default;
-            }
-
-            if (read == HeaderRead.Invalid || header.Reserved != 0 || !header.Masked || header.Opcode is not (WebSocketFrames.Continuation or WebSocketFrames.Text or WebSocketFrames.Binary or WebSocketFrames.Close or WebSocketFrames.Ping or WebSocketFrames.Pong)
-                || (header.IsControl && (!header.Fin || header.Length > 125))
-                || (header.Opcode == WebSocketFrames.Continuation && _fragments is null)
-                || (header.Opcode is WebSocketFrames.Text or WebSocketFrames.Binary && _fragments is not null))
-            {
-                return ReadOutcome.Close(CloseCodes.ProtocolError, "protocol error");
-            }
-
-            if (header.Opcode == WebSocketFrames.Binary)
-            {
-                return ReadOutcome.Close(CloseCodes.BinaryMessage, "binary messages are not supported");
-            }
-
-            if (!header.IsControl && _fragmentLength + header.Length > limit)
-            {
-                return ReadOutcome.Close(CloseCodes.MessageTooBig, $"messages are limited to {limit} bytes");
-            }
-
-            if (reader.Remaining < header.Length)
-            {
-                return default;
-            }
-
-            var length = (int)header.Length;
-            var payload = reader.Sequence.Slice(reader.Position, length);
-            buffer = buffer.Slice(payload.End);
-            lock (_lock)
-            {
-                _lastReceived = Environment.TickCount64;
-            }
-
-            switch (header.Opcode)
-            {
-                case WebSocketFrames.Ping:
+                lock (_lock)
                 {
-                    // Control payloads are at most 125 bytes (checked above): a fixed buffer, never one the peer sizes.
-                    Span<byte> data = stackalloc byte[125];
-                    data = data[..length];
-                    payload.CopyTo(data);
-                    WebSocketFrames.Unmask(data, header.Mask, 0);
+                    _lastReceived = Environment.TickCount64;
+                }
+            }
+
+            switch (decoded.Kind)
+            {
+                case DecodedKind.Ping:
                     lock (_lock)
                     {
-                        SendLocked(WebSocketFrames.Frame(WebSocketFrames.Pong, data));
+                        SendLocked(WebSocketFrames.Frame(WebSocketFrames.Pong, decoded.Payload.Span));
                     }
 
                     continue;
-                }
-
-                case WebSocketFrames.Pong:
+                case DecodedKind.Pong:
                     continue;
-                case WebSocketFrames.Close:
-                {
-                    Span<byte> data = stackalloc byte[125];
-                    data = data[..length];
-                    payload.CopyTo(data);
-                    WebSocketFrames.Unmask(data, header.Mask, 0);
-
-                    // The client closes: answer with a normal close, or 1002 when its close frame is malformed.
-                    return WebSocketFrames.IsValidClosePayload(data) ? ReadOutcome.Close(-1, "") : ReadOutcome.Close(CloseCodes.ProtocolError, "invalid close frame");
-                }
+                default:
+                    return decoded;
             }
-
-            // Text, or its continuation: gather the message.
-            _fragments ??= ArrayPool<byte>.Shared.Rent(Math.Max(limit, 1));
-            var target = _fragments.AsSpan(_fragmentLength, length);
-            payload.CopyTo(target);
-            WebSocketFrames.Unmask(target, header.Mask, 0);
-            _fragmentLength += length;
-            if (!header.Fin)
-            {
-                continue;
-            }
-
-            var whole = _fragments;
-            var wholeLength = _fragmentLength;
-            _fragments = null;
-            _fragmentLength = 0;
-            if (!System.Text.Unicode.Utf8.IsValid(whole.AsSpan(0, wholeLength)))
-            {
-                ArrayPool<byte>.Shared.Return(whole);
-                return ReadOutcome.Close(CloseCodes.InvalidUtf8, "text must be UTF-8");
-            }
-
-            message = whole;
-            return new ReadOutcome(0, "", wholeLength);
         }
     }
 
@@ -624,6 +369,9 @@ public sealed partial class WebSocketSession : IFeedListener
             case "ping":
                 Send(ControlFrames.Pong);
                 break;
+            case "subscribe" or "unsubscribe" when !TakeChange():
+                Send(ControlFrames.Error("rate_limited", $"At most {_options.SubscriptionChangesPerMinute} subscribes and unsubscribes a minute.", parsed.Group));
+                break;
             case "subscribe":
                 await SubscribeAsync(parsed.Group!, parsed.Resume, announce: true, CancellationToken.None);
                 break;
@@ -631,6 +379,24 @@ public sealed partial class WebSocketSession : IFeedListener
                 await UnsubscribeAsync(parsed.Group!);
                 break;
         }
+    }
+
+    /// <summary>Takes one of the connection's subscription changes for this minute (a sliding window); false when they are used up.</summary>
+    private bool TakeChange()
+    {
+        var now = Environment.TickCount64;
+        while (_changes.Count > 0 && now - _changes.Peek() >= 60_000)
+        {
+            _changes.Dequeue();
+        }
+
+        if (_changes.Count >= _options.SubscriptionChangesPerMinute)
+        {
+            return false;
+        }
+
+        _changes.Enqueue(now);
+        return true;
     }
 
     private void Send(byte[] json)
@@ -646,6 +412,24 @@ public sealed partial class WebSocketSession : IFeedListener
         if (!Groups.IsValid(group))
         {
             Send(ControlFrames.Error("unknown_group", $"'{Truncate(group)}' is not a group: use 'site' or 'post-<id>'.", Truncate(group)));
+            return;
+        }
+
+        bool exists;
+        try
+        {
+            exists = await _known.ExistsAsync(group);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogSubscribeFailed(_logger, ex, group);
+            Send(ControlFrames.Error("unavailable", "The group could not be joined right now; try again.", group));
+            return;
+        }
+
+        if (!exists)
+        {
+            Send(ControlFrames.Error("unknown_group", $"There is no post '{group["post-".Length..]}'.", group));
             return;
         }
 
@@ -741,16 +525,10 @@ public sealed partial class WebSocketSession : IFeedListener
     }
 
     /// <summary>What reading frames came to: nothing yet, a message of some length, or a close code (-1: the client closed).</summary>
-    private readonly record struct ReadOutcome(int CloseCode, string Reason, int MessageLength)
-    {
-        public static ReadOutcome Close(int code, string reason) => new(code, reason, 0);
-    }
 
     [LoggerMessage(4001, LogLevel.Debug, "WebSocket closed: {Reason}")]
     private static partial void LogClosed(ILogger logger, string reason);
 
-    [LoggerMessage(4002, LogLevel.Debug, "WebSocket client too slow: {Limit} frames waiting; closing with a resume hint")]
-    private static partial void LogTooSlow(ILogger logger, int limit);
 
     [LoggerMessage(4003, LogLevel.Debug, "WebSocket message refused: {Code}")]
     private static partial void LogBadMessage(ILogger logger, string code);

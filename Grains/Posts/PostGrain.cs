@@ -77,7 +77,17 @@ public sealed partial class PostGrain(
     }
 
     /// <inheritdoc />
-    public Task<PostDetails?> GetAsync() => Task.FromResult(state.State.Exists ? Details() : null);
+    public Task<PostDetails?> GetAsync()
+    {
+        if (!state.State.Exists)
+        {
+            // A made-up id: do not keep an activation for it.
+            DeactivateOnIdle();
+            return Task.FromResult<PostDetails?>(null);
+        }
+
+        return Task.FromResult<PostDetails?>(Details());
+    }
 
     /// <inheritdoc />
     public Task<IReadOnlyList<CommentDetails>> GetCommentsAsync()

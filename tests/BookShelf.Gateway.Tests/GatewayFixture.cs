@@ -18,6 +18,9 @@ public sealed class GatewayFixture : IAsyncLifetime
     /// <summary>Sign-in attempts per user name per window.</summary>
     public const int SignInLimit = 5;
 
+    /// <summary>WebSockets per client address.</summary>
+    public const int ConnectionsPerAddress = 200;
+
     /// <summary>Writes per user per window.</summary>
     public const int WriteLimit = 40;
 
@@ -47,6 +50,8 @@ public sealed class GatewayFixture : IAsyncLifetime
                 "--Gateway:WritePermitLimit", WriteLimit.ToString(),
                 "--Gateway:SignInPermitLimitPerAddress", "100000",
                 "--Gateway:WritePermitLimitPerAddress", "100000",
+                "--Gateway:MaxConnectionsPerAddress", ConnectionsPerAddress.ToString(),
+                "--Kestrel:Limits:RequestHeadersTimeout", "00:00:05",
             ],
         });
     }

@@ -52,6 +52,21 @@ public sealed partial class PagesTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task PagesCarryACspWithoutInlineScriptAndRefuseFramingAndSniffing()
+    {
+        using var http = new HttpClient { BaseAddress = fixture.Gateway.BaseAddress };
+        using var page = await http.GetAsync(new Uri("/", UriKind.Relative), TestContext.Current.CancellationToken);
+        var csp = string.Join(";", page.Headers.GetValues("Content-Security-Policy"));
+        Assert.Contains("script-src 'self'", csp, StringComparison.Ordinal);
+        Assert.DoesNotContain("unsafe-inline", csp, StringComparison.Ordinal);
+        Assert.Contains("frame-ancestors 'none'", csp, StringComparison.Ordinal);
+        Assert.Equal("nosniff", page.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.Equal("DENY", page.Headers.GetValues("X-Frame-Options").Single());
+        var html = await page.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.DoesNotMatch(@"<script(?![^>]*\bsrc=)", html);
+    }
+
+    [Fact]
     public async Task SignInCookieAloneCannotWriteThroughTheApi()
     {
         // A cross-site form post carries the cookie: it must not toggle a like, comment or post.

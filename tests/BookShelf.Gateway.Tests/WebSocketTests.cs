@@ -205,18 +205,24 @@ public sealed class WebSocketTests(GatewayFixture fixture)
     [Fact]
     public async Task TooManySubscriptionsIsRefusedAndTheOthersStay()
     {
+        using var api = await fixture.SignedInClientAsync();
+        var posts = new List<long>();
+        for (var i = 0; i < GatewayFixture.MaxSubscriptions; i++)
+        {
+            posts.Add(await api.CreatePostAsync($"Subscribed {i}"));
+        }
+
         await using var socket = await FeedSocket.ConnectAsync(fixture.Gateway.WebSocketUri("?groups=site"), cancellationToken: TestContext.Current.CancellationToken);
         for (var i = 1; i < GatewayFixture.MaxSubscriptions; i++)
         {
-            await socket.SendAsync($$"""{"type":"subscribe","group":"post-{{900_000 + i}}"}""");
+            await socket.SendAsync($$"""{"type":"subscribe","group":"post-{{posts[i]}}"}""");
         }
 
         await socket.WaitForAsync(f => f.Count(x => (string?)x["type"] == "subscribed") == GatewayFixture.MaxSubscriptions, "the allowed subscriptions");
-        await socket.SendAsync("""{"type":"subscribe","group":"post-999999"}""");
+        await socket.SendAsync($$"""{"type":"subscribe","group":"post-{{posts[0]}}"}""");
         await socket.WaitForAsync(f => f.Any(x => (string?)x["type"] == "error"), "the refusal");
         Assert.Equal("too_many_subscriptions", (string?)socket.Frames.Single(x => (string?)x["type"] == "error")["code"]);
 
-        using var api = await fixture.SignedInClientAsync();
         var id = await api.CreatePostAsync("Site still live");
         await socket.WaitForAsync(f => f.Any(x => x["new_id"]?.GetValue<long>() == id), "the site post after the refusal");
     }

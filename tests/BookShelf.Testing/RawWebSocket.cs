@@ -25,9 +25,14 @@ public sealed class RawWebSocket : IDisposable
     /// Connects and upgrades <paramref name="pathAndQuery"/>. With <paramref name="httpFirst"/>, first sends an
     /// ordinary HTTP request on the same connection (so the upgrade is its second request).
     /// </summary>
-    public static async Task<RawWebSocket> ConnectAsync(int port, string pathAndQuery = "/ws/update_notice/?groups=site", string? httpFirst = null, CancellationToken cancellationToken = default, string version = "13")
+    public static async Task<RawWebSocket> ConnectAsync(int port, string pathAndQuery = "/ws/update_notice/?groups=site", string? httpFirst = null, CancellationToken cancellationToken = default, string version = "13", IPAddress? from = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (from is not null)
+        {
+            socket.Bind(new IPEndPoint(from, 0));
+        }
+
         await socket.ConnectAsync(IPAddress.Loopback, port, cancellationToken);
         var raw = new RawWebSocket(socket);
         if (httpFirst is not null)
