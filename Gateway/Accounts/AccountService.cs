@@ -17,7 +17,14 @@ public sealed partial class AccountService(IGrainFactory grains, IDataProtection
     public const int MinPasswordLength = 8;
 
     private static readonly PasswordHasher<Account> Hasher = new();
+
+    /// <summary>A hash no password matches: checked for unknown users, so they take as long as wrong passwords.</summary>
+    private static readonly string DecoyHash = Hasher.HashPassword(new Account("decoy"), Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)));
+
     private readonly ITimeLimitedDataProtector _tokens = protection.CreateProtector("BookShelf.Tokens.v1").ToTimeLimitedDataProtector();
+
+    /// <summary>PBKDF2 runs at most this many at once (one per core): a flood of sign-ups or sign-ins queues, briefly, instead of taking every core.</summary>
+    private readonly SemaphoreSlim _hashing = new(Environment.ProcessorCount, Environment.ProcessorCount);
 
     /// <summary>Checks a sign-up; returns field errors (empty when valid).</summary>
     public static Dictionary<string, string[]> ValidateSignUp(string? username, string? password)
@@ -36,14 +43,26 @@ public sealed partial class AccountService(IGrainFactory grains, IDataProtection
         return errors;
     }
 
-    /// <summary>Creates the account; false when the name is taken.</summary>
-    public Task<bool> RegisterAsync(string username, string password) =>
-        grains.GetGrain<IUserGrain>(Key(username)).RegisterAsync(username, Hasher.HashPassword(new Account(username), password));
+    /// <summary>
+    /// Creates the account; false when the name is taken (checked before the password is hashed, and again, atomically,
+    /// when it is stored). Throws <see cref="TimeoutException"/> when hashing is too busy (answered 503).
+    /// </summary>
+    public async Task<bool> RegisterAsync(string username, string password)
+    {
+        var user = grains.GetGrain<IUserGrain>(Key(username));
+        if (await user.GetCredentialsAsync() is not null)
+        {
+            return false;
+        }
+
+        var hash = await HashAsync(() => Hasher.HashPassword(new Account(username), password));
+        return await user.RegisterAsync(username, hash);
+    }
 
     /// <summary>The account's display name when the password is right, else null.</summary>
     public async Task<string?> VerifyAsync(string? username, string? password)
     {
-        if (username is null || password is null || !UserNamePattern().IsMatch(username))
+        if (username is null || password is null || password.Length > 256 || !UserNamePattern().IsMatch(username))
         {
             return null;
         }
@@ -52,11 +71,13 @@ public sealed partial class AccountService(IGrainFactory grains, IDataProtection
         var credentials = await user.GetCredentialsAsync();
         if (credentials is null)
         {
+            // Same work as a wrong password: the answer's timing does not tell whether the user exists.
+            await HashAsync(() => Hasher.VerifyHashedPassword(new Account("decoy"), DecoyHash, password));
             return null;
         }
 
         var account = new Account(credentials.DisplayName);
-        switch (Hasher.VerifyHashedPassword(account, credentials.PasswordHash, password))
+        switch (await HashAsync(() => Hasher.VerifyHashedPassword(account, credentials.PasswordHash, password)))
         {
             case PasswordVerificationResult.Success:
                 return credentials.DisplayName;
@@ -85,6 +106,23 @@ public sealed partial class AccountService(IGrainFactory grains, IDataProtection
     }
 
     private static string Key(string username) => username.ToLowerInvariant();
+
+    private async Task<T> HashAsync<T>(Func<T> work)
+    {
+        if (!await _hashing.WaitAsync(TimeSpan.FromSeconds(5)))
+        {
+            throw new TimeoutException("Too many sign-ups and sign-ins at once.");
+        }
+
+        try
+        {
+            return work();
+        }
+        finally
+        {
+            _hashing.Release();
+        }
+    }
 
     /// <summary>Whether <paramref name="username"/> has the form of a user name (checked before it is used for anything).</summary>
     public static bool IsValidUserName(string? username) => username is not null && UserNamePattern().IsMatch(username);

@@ -18,12 +18,17 @@ public static class AccountsApi
     }
 
     /// <summary>Signs up: 201, 400 with field errors, 409 when the name is taken.</summary>
-    public static async Task<Results<Created<AccountResponse>, ValidationProblem, ProblemHttpResult>> CreateAccountAsync(CredentialsRequest request, AccountService accounts)
+    public static async Task<Results<Created<AccountResponse>, ValidationProblem, ProblemHttpResult>> CreateAccountAsync(CredentialsRequest request, AccountService accounts, RateLimits limits, HttpContext context)
     {
         var errors = AccountService.ValidateSignUp(request.Username, request.Password);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
+        }
+
+        if (!limits.TrySignUp(context.Connection.RemoteIpAddress?.ToString()))
+        {
+            return TooMany(context, limits);
         }
 
         if (!await accounts.RegisterAsync(request.Username!, request.Password!))

@@ -61,9 +61,21 @@ public sealed class GatewayOptions
     [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(12);
 
-    /// <summary>Sign-in attempts allowed per user name in each window.</summary>
+    /// <summary>Sign-in attempts allowed per user name from one client address in each window.</summary>
     [Range(1, 100_000)]
     public int SignInPermitLimit { get; set; } = 10;
+
+    /// <summary>Sign-in attempts allowed per user name from all addresses together in each window (a backstop).</summary>
+    [Range(1, 1_000_000)]
+    public int SignInPermitLimitPerUserEverywhere { get; set; } = 200;
+
+    /// <summary>Sign-ups this gateway allows in each window, from everyone together.</summary>
+    [Range(1, 1_000_000)]
+    public int SignUpPermitLimit { get; set; } = 300;
+
+    /// <summary>Sign-ups allowed per client address in each window.</summary>
+    [Range(1, 1_000_000)]
+    public int SignUpPermitLimitPerAddress { get; set; } = 20;
 
     /// <summary>Sign-in attempts allowed per client address in each window.</summary>
     [Range(1, 1_000_000)]

@@ -1,11 +1,12 @@
 using BookShelf.Gateway.Accounts;
+using BookShelf.Gateway.Posts;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace BookShelf.Gateway.Pages;
 
 /// <summary>Sign-up form: creates the account and signs the new user in.</summary>
-public sealed class SignUpModel(AccountService accounts) : PageModel
+public sealed class SignUpModel(AccountService accounts, RateLimits limits) : PageModel
 {
     /// <summary>The user name.</summary>
     [BindProperty]
@@ -29,6 +30,12 @@ public sealed class SignUpModel(AccountService accounts) : PageModel
         foreach (var (field, messages) in AccountService.ValidateSignUp(Username, Password))
         {
             Errors[field] = messages[0];
+        }
+
+        if (Errors.Count == 0 && !limits.TrySignUp(HttpContext.Connection.RemoteIpAddress?.ToString()))
+        {
+            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            Errors["username"] = "Too many sign-ups from here. Wait a minute and try again.";
         }
 
         if (Errors.Count == 0 && !await accounts.RegisterAsync(Username!, Password!))

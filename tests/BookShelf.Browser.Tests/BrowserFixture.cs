@@ -29,7 +29,7 @@ public sealed class BrowserFixture : IAsyncLifetime
             Silos = 2,
             Gateways = 2,
             // The reconnect scenario kills a gateway: keep silos' view of it short-lived.
-            GatewayArguments = ["--Gateway:Feed:RenewInterval", "00:00:02"],
+            GatewayArguments = ["--Gateway:Feed:RenewInterval", "00:00:02", "--Gateway:SignUpPermitLimitPerAddress", "1000"],
             SiloArguments = ["--Feed:LeaseDuration", "00:00:06"],
         });
         _playwright = await Playwright.CreateAsync();

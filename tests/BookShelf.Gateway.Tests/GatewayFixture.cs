@@ -49,6 +49,8 @@ public sealed class GatewayFixture : IAsyncLifetime
                 "--Gateway:SignInPermitLimit", SignInLimit.ToString(),
                 "--Gateway:WritePermitLimit", WriteLimit.ToString(),
                 "--Gateway:SignInPermitLimitPerAddress", "100000",
+                "--Gateway:SignUpPermitLimitPerAddress", "100000",
+                "--Gateway:SignUpPermitLimit", "100000",
                 "--Gateway:WritePermitLimitPerAddress", "100000",
                 "--Gateway:MaxConnectionsPerAddress", ConnectionsPerAddress.ToString(),
                 "--Kestrel:Limits:RequestHeadersTimeout", "00:00:05",

@@ -49,6 +49,7 @@ public sealed class BookShelfSystem : ISystemUnderTest
             [
                 "--Gateway:WritePermitLimit", "1000000", "--Gateway:WritePermitLimitPerAddress", "1000000",
                 "--Gateway:SignInPermitLimit", "1000", "--Gateway:SignInPermitLimitPerAddress", "1000",
+                "--Gateway:SignUpPermitLimitPerAddress", "1000", "--Gateway:MaxConnectionsPerAddress", "100000",
             ],
         });
         try
