@@ -89,15 +89,44 @@ public sealed partial class AccountService(IGrainFactory grains, IDataProtection
         }
     }
 
-    /// <summary>A bearer token for <paramref name="username"/>, valid for the configured lifetime.</summary>
-    public string IssueToken(string username) => _tokens.Protect(username, options.Value.TokenLifetime);
+    /// <summary>The claim that names a sign-in's session (cookies and tokens carry it).</summary>
+    public const string SessionClaim = "bookshelf:sid";
 
-    /// <summary>The user a token was issued to, or null when it is invalid or expired.</summary>
-    public string? ReadToken(string token)
+    /// <summary>How long a cookie sign-in's session is recorded (the cookie itself slides within it).</summary>
+    public static readonly TimeSpan CookieSessionLifetime = TimeSpan.FromDays(30);
+
+    /// <summary>Records a new session for <paramref name="username"/>; returns its id.</summary>
+    public async Task<string> StartSessionAsync(string username, TimeSpan lifetime)
+    {
+        var id = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        await grains.GetGrain<IUserGrain>(Key(username)).StartSessionAsync(id, DateTimeOffset.UtcNow + lifetime);
+        return id;
+    }
+
+    /// <summary>Whether a session is still signed in (not signed out, not revoked, not expired).</summary>
+    public Task<bool> IsSessionActiveAsync(string username, string sessionId) =>
+        grains.GetGrain<IUserGrain>(Key(username)).IsSessionActiveAsync(sessionId);
+
+    /// <summary>Ends a session: its cookie or token stops working on every gateway.</summary>
+    public Task EndSessionAsync(string username, string sessionId) =>
+        grains.GetGrain<IUserGrain>(Key(username)).EndSessionAsync(sessionId);
+
+    /// <summary>A bearer token for <paramref name="username"/>, valid for the configured lifetime, in a session of its own.</summary>
+    public async Task<string> IssueTokenAsync(string username)
+    {
+        var lifetime = options.Value.TokenLifetime;
+        var session = await StartSessionAsync(username, lifetime);
+        return _tokens.Protect(username + "\n" + session, lifetime);
+    }
+
+    /// <summary>The user and session a token was issued for, or null when it is malformed, forged or expired (revocation is checked by the caller).</summary>
+    public (string User, string Session)? ReadToken(string token)
     {
         try
         {
-            return _tokens.Unprotect(token, out _);
+            var payload = _tokens.Unprotect(token, out _);
+            var newline = payload.IndexOf('\n', StringComparison.Ordinal);
+            return newline > 0 ? (payload[..newline], payload[(newline + 1)..]) : null;
         }
         catch (System.Security.Cryptography.CryptographicException)
         {

@@ -16,22 +16,26 @@ public sealed class TokenAuthenticationHandler(
     public const string SchemeName = "Bearer";
 
     /// <inheritdoc />
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var header = Request.Headers.Authorization.ToString();
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            return Task.FromResult(AuthenticateResult.NoResult());
+            return AuthenticateResult.NoResult();
         }
 
-        var user = accounts.ReadToken(header["Bearer ".Length..].Trim());
-        if (user is null)
+        if (accounts.ReadToken(header["Bearer ".Length..].Trim()) is not var (user, session))
         {
-            return Task.FromResult(AuthenticateResult.Fail("The token is invalid or expired."));
+            return AuthenticateResult.Fail("The token is invalid or expired.");
         }
 
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, user)], SchemeName);
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+        if (!await accounts.IsSessionActiveAsync(user, session))
+        {
+            return AuthenticateResult.Fail("The token was revoked.");
+        }
+
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, user), new Claim(AccountService.SessionClaim, session)], SchemeName);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 
     /// <inheritdoc />

@@ -14,6 +14,7 @@ public static class AccountsApi
     {
         app.MapPost("/api/accounts", CreateAccountAsync);
         app.MapPost("/api/tokens", CreateTokenAsync);
+        app.MapDelete("/api/tokens/current", RevokeTokenAsync).RequireAuthorization(Extensions.GatewayHostingExtensions.ApiWritePolicy);
         return app;
     }
 
@@ -55,7 +56,14 @@ public static class AccountsApi
             return TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Wrong credentials", detail: "The user name or password is wrong.");
         }
 
-        return TypedResults.Created((string?)null, new TokenResponse(accounts.IssueToken(user), (long)options.Value.TokenLifetime.TotalSeconds));
+        return TypedResults.Created((string?)null, new TokenResponse(await accounts.IssueTokenAsync(user), (long)options.Value.TokenLifetime.TotalSeconds));
+    }
+
+    /// <summary>Revokes the token the request carries: 204; it is refused everywhere from then on.</summary>
+    public static async Task<NoContent> RevokeTokenAsync(AccountService accounts, System.Security.Claims.ClaimsPrincipal user)
+    {
+        await accounts.EndSessionAsync(user.Identity!.Name!, user.FindFirst(AccountService.SessionClaim)!.Value);
+        return TypedResults.NoContent();
     }
 
     /// <summary>429 with Retry-After.</summary>

@@ -22,7 +22,9 @@ public static partial class GatewayHostingExtensions
     /// <summary>Adds everything a gateway node needs, configured from the <c>Orleans</c> and <c>Gateway</c> sections.</summary>
     public static WebApplicationBuilder AddBookShelfGateway(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.Section).ValidateDataAnnotations()
+            .Validate(o => o.KnownProxies.All(p => System.Net.IPAddress.TryParse(p, out _)), "Gateway:KnownProxies must be IP addresses.")
+            .ValidateOnStart();
         builder.Services.AddOptions<GatewayFeedOptions>().BindConfiguration(GatewayFeedOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var settings = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
         var redis = ConfigurationOptions.Parse(settings.Redis is { Length: > 0 } r ? r : "127.0.0.1:6379");
@@ -84,6 +86,20 @@ public static partial class GatewayHostingExtensions
             .SetApplicationName("BookShelf")
             .PersistKeysToStackExchangeRedis(() => ConnectionMultiplexer.Connect(redis.Clone()).GetDatabase(), "bookshelf:dataprotection-keys");
 
+        builder.Services.Configure<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>(o =>
+        {
+            o.ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto;
+            // Only the configured proxies, not the framework's default of loopback.
+            o.KnownProxies.Clear();
+            o.KnownIPNetworks.Clear();
+            foreach (var proxy in settings.KnownProxies)
+            {
+                if (System.Net.IPAddress.TryParse(proxy, out var address))
+                {
+                    o.KnownProxies.Add(address);
+                }
+            }
+        });
         builder.Services.AddAuthentication(SmartScheme)
             .AddPolicyScheme(SmartScheme, "Cookie or bearer token", o => o.ForwardDefaultSelector = context =>
                 context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
@@ -96,8 +112,22 @@ public static partial class GatewayHostingExtensions
                 o.Cookie.Name = "bookshelf";
                 o.Cookie.HttpOnly = true;
                 o.Cookie.SameSite = SameSiteMode.Lax;
+                // Secure whenever the request is HTTPS, including behind a known proxy that says so (X-Forwarded-Proto).
+                o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
                 o.SlidingExpiration = true;
                 o.Events.OnRedirectToLogin = context => ApiAware(context, StatusCodes.Status401Unauthorized);
+                // A cookie is good only while its session is: signing out (or a revoked session) ends every copy of it.
+                o.Events.OnValidatePrincipal = async context =>
+                {
+                    var name = context.Principal?.Identity?.Name;
+                    var session = context.Principal?.FindFirst(AccountService.SessionClaim)?.Value;
+                    if (name is null || session is null
+                        || !await context.HttpContext.RequestServices.GetRequiredService<AccountService>().IsSessionActiveAsync(name, session))
+                    {
+                        context.RejectPrincipal();
+                        await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+                    }
+                };
                 o.Events.OnRedirectToAccessDenied = context => ApiAware(context, StatusCodes.Status403Forbidden);
             })
             .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(TokenAuthenticationHandler.SchemeName, null);

@@ -18,6 +18,13 @@ public sealed class GatewayOptions
     /// </summary>
     public string[] AllowedOrigins { get; set; } = [];
 
+    /// <summary>
+    /// Addresses of the load balancers or proxies in front of this gateway. Only their <c>X-Forwarded-For</c> and
+    /// <c>X-Forwarded-Proto</c> are believed: the client's address (for rate limits and caps) and HTTPS (for the
+    /// cookie's <c>Secure</c> flag). Empty: none are believed.
+    /// </summary>
+    public string[] KnownProxies { get; set; } = [];
+
     /// <summary>Largest client WebSocket message, in bytes.</summary>
     [Range(64, 1024 * 1024)]
     public int MaxMessageBytes { get; set; } = 4096;

@@ -26,9 +26,14 @@ public sealed class SignInModel(AccountService accounts, RateLimits limits) : Pa
     /// <summary>Why sign-in failed.</summary>
     public string? Error { get; private set; }
 
-    /// <summary>Issues the sign-in cookie for <paramref name="username"/>.</summary>
-    public static Task SignInCookieAsync(HttpContext context, string username) =>
-        context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, username)], CookieAuthenticationDefaults.AuthenticationScheme)));
+    /// <summary>Issues the sign-in cookie for <paramref name="username"/>, in a session of its own (ended by signing out).</summary>
+    public static async Task SignInCookieAsync(HttpContext context, AccountService accounts, string username)
+    {
+        ArgumentNullException.ThrowIfNull(accounts);
+        var session = await accounts.StartSessionAsync(username, AccountService.CookieSessionLifetime);
+        await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, new ClaimsPrincipal(new ClaimsIdentity(
+            [new Claim(ClaimTypes.Name, username), new Claim(AccountService.SessionClaim, session)], CookieAuthenticationDefaults.AuthenticationScheme)));
+    }
 
     /// <summary>Shows the form.</summary>
     public void OnGet()
@@ -52,7 +57,7 @@ public sealed class SignInModel(AccountService accounts, RateLimits limits) : Pa
             return Page();
         }
 
-        await SignInCookieAsync(HttpContext, user);
+        await SignInCookieAsync(HttpContext, accounts, user);
         return LocalRedirect(Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/");
     }
 }

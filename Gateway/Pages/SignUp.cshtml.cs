@@ -48,7 +48,7 @@ public sealed class SignUpModel(AccountService accounts, RateLimits limits) : Pa
             return Page();
         }
 
-        await SignInModel.SignInCookieAsync(HttpContext, Username!);
+        await SignInModel.SignInCookieAsync(HttpContext, accounts, Username!);
         return Redirect("/");
     }
 }

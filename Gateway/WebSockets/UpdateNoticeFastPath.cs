@@ -52,6 +52,12 @@ public sealed partial class UpdateNoticeFastPath(ConnectionDelegate next, IServi
     private async Task<Accepted> AcceptAsync(ConnectionContext connection)
     {
         var input = connection.Transport.Input;
+        if (IsFromKnownProxy(connection))
+        {
+            // Behind a proxy the client's address and scheme are in forwarded headers, which HTTP reads.
+            return default;
+        }
+
         var limits = services.GetRequiredService<IOptions<KestrelServerOptions>>().Value.Limits;
         UpgradeRequest? request;
         // One deadline for the request head, Kestrel's own: a client that sends nothing, or a head a byte at a
@@ -223,6 +229,13 @@ public sealed partial class UpdateNoticeFastPath(ConnectionDelegate next, IServi
         }
 
         return new UpgradeRequest(scheme, host, origin, question < 0 ? "" : target[(question + 1)..], key!);
+    }
+
+    private bool IsFromKnownProxy(ConnectionContext connection)
+    {
+        var proxies = services.GetRequiredService<IOptions<GatewayOptions>>().Value.KnownProxies;
+        return proxies.Length > 0 && connection.RemoteEndPoint is System.Net.IPEndPoint remote
+            && proxies.Any(p => System.Net.IPAddress.TryParse(p, out var ip) && (ip.Equals(remote.Address) || ip.Equals(remote.Address.MapToIPv4())));
     }
 
     /// <summary>A <c>Host</c> Kestrel would take: a DNS name, an IPv4 or a bracketed IPv6 address, and an optional port.</summary>

@@ -1,0 +1,126 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+
+namespace BookShelf.Gateway.Tests;
+
+/// <summary>Signing out and revoking a token end them everywhere; behind a known proxy the client is who the proxy says.</summary>
+[Collection(GatewayCollection.Name)]
+public sealed partial class SessionTests(GatewayFixture fixture)
+{
+    private const string Password = "correct horse battery";
+
+    [Fact]
+    public async Task ACopyOfTheCookieStopsWorkingOnEveryGatewayAfterSignOut()
+    {
+        using var api = new ApiClient(fixture.Gateway.BaseAddress);
+        var user = await api.SignUpAndSignInAsync();
+        var cookies = new CookieContainer();
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = cookies }) { BaseAddress = fixture.Gateway.BaseAddress };
+        var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["Username"] = user, ["Password"] = Password, ["__RequestVerificationToken"] = await TokenAsync(browser, "/signin") });
+        using (var signedIn = await browser.PostAsync(new Uri("/signin", UriKind.Relative), form, TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+        }
+
+        var cookie = cookies.GetCookies(fixture.Gateway.BaseAddress)["bookshelf"]!.Value;
+        Assert.Equal(HttpStatusCode.OK, await NewPostPageAsync(fixture.OtherGateway, cookie));
+
+        using (var signedOut = await browser.PostAsync(new Uri("/signout", UriKind.Relative), new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = await TokenAsync(browser, "/signout") }), TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, signedOut.StatusCode);
+        }
+
+        // The copy taken before signing out: refused on both gateways (sent to sign in).
+        Assert.Equal(HttpStatusCode.Redirect, await NewPostPageAsync(fixture.Gateway, cookie));
+        Assert.Equal(HttpStatusCode.Redirect, await NewPostPageAsync(fixture.OtherGateway, cookie));
+    }
+
+    [Fact]
+    public async Task RevokedTokenIsRefusedEverywhere()
+    {
+        using var api = new ApiClient(fixture.Gateway.BaseAddress);
+        await api.SignUpAndSignInAsync();
+        using var other = new ApiClient(fixture.OtherGateway.BaseAddress);
+        other.Http.DefaultRequestHeaders.Authorization = api.Http.DefaultRequestHeaders.Authorization;
+        await other.CreatePostAsync("Before revoking");
+
+        using (var revoked = await api.Http.DeleteAsync(new Uri("/api/tokens/current", UriKind.Relative), TestContext.Current.CancellationToken))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
+        }
+
+        using var refused = await other.PostJsonAsync("/api/posts", new { title = "After revoking", body = "b" });
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task BehindAKnownProxyTheCookieIsSecureAndLimitsCountTheForwardedClient()
+    {
+        var proxied = await fixture.System.StartGatewayAsync(extraArguments: ["--Gateway:KnownProxies:0", "127.0.0.1", "--Gateway:SignUpPermitLimitPerAddress", "2"]);
+        try
+        {
+            using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = proxied.BaseAddress };
+            async Task<HttpResponseMessage> SignUpAsync(string client)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/api/accounts") { Content = JsonContent.Create(new { username = "p" + Guid.NewGuid().ToString("N")[..10], password = Password }) };
+                request.Headers.Add("X-Forwarded-For", client);
+                request.Headers.Add("X-Forwarded-Proto", "https");
+                return await http.SendAsync(request, TestContext.Current.CancellationToken);
+            }
+
+            Assert.Equal(HttpStatusCode.Created, (await SignUpAsync("203.0.113.7")).StatusCode);
+            Assert.Equal(HttpStatusCode.Created, (await SignUpAsync("203.0.113.7")).StatusCode);
+            Assert.Equal(HttpStatusCode.TooManyRequests, (await SignUpAsync("203.0.113.7")).StatusCode);
+            Assert.Equal(HttpStatusCode.Created, (await SignUpAsync("198.51.100.9")).StatusCode);
+
+            // Sign-in through the "proxy" over HTTPS: the cookie is Secure.
+            using var api = new ApiClient(proxied.BaseAddress);
+            using var form = new HttpRequestMessage(HttpMethod.Get, "/signin");
+            form.Headers.Add("X-Forwarded-Proto", "https");
+            form.Headers.Add("X-Forwarded-For", "198.51.100.10");
+            using var page = await http.SendAsync(form, TestContext.Current.CancellationToken);
+            var antiforgeryCookie = page.Headers.GetValues("Set-Cookie").First(c => c.StartsWith(".AspNetCore.Antiforgery", StringComparison.Ordinal)).Split(';')[0];
+            var token = AntiforgeryField().Match(await page.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).Groups[1].Value;
+            var user = "s" + Guid.NewGuid().ToString("N")[..10];
+            using (var created = await api.PostJsonAsync("/api/accounts", new { username = user, password = Password }))
+            {
+                Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            }
+
+            using var signIn = new HttpRequestMessage(HttpMethod.Post, "/signin")
+            {
+                Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["Username"] = user, ["Password"] = Password, ["__RequestVerificationToken"] = token }),
+            };
+            signIn.Headers.Add("X-Forwarded-Proto", "https");
+            signIn.Headers.Add("X-Forwarded-For", "198.51.100.10");
+            signIn.Headers.Add("Cookie", antiforgeryCookie);
+            using var signedIn = await http.SendAsync(signIn, TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
+            var cookie = signedIn.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("bookshelf=", StringComparison.Ordinal));
+            Assert.Contains("secure", cookie, StringComparison.OrdinalIgnoreCase);
+        }
+        finally
+        {
+            await proxied.Process.StopAsync(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    private static async Task<HttpStatusCode> NewPostPageAsync(GatewayNode gateway, string cookie)
+    {
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = gateway.BaseAddress };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/posts/new");
+        request.Headers.Add("Cookie", $"bookshelf={cookie}");
+        using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
+        return response.StatusCode;
+    }
+
+    private static async Task<string> TokenAsync(HttpClient http, string path)
+    {
+        var html = await http.GetStringAsync(new Uri(path, UriKind.Relative), TestContext.Current.CancellationToken);
+        return AntiforgeryField().Match(html).Groups[1].Value;
+    }
+
+    [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
+    private static partial Regex AntiforgeryField();
+}
