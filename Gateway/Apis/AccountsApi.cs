@@ -27,7 +27,7 @@ public static class AccountsApi
             return TypedResults.ValidationProblem(errors);
         }
 
-        if (!limits.TrySignUp(context.Connection.RemoteIpAddress?.ToString()))
+        if (!await limits.TrySignUpAsync(context.Connection.RemoteIpAddress?.ToString()))
         {
             return TooMany(context, limits);
         }
@@ -45,7 +45,7 @@ public static class AccountsApi
     {
         // Only a well-formed name becomes a limiter key: a made-up 8 MiB "name" must not become one.
         var limitedName = AccountService.IsValidUserName(request.Username) ? request.Username : null;
-        if (!limits.TrySignIn(limitedName, context.Connection.RemoteIpAddress?.ToString()))
+        if (!await limits.TrySignInAsync(limitedName, context.Connection.RemoteIpAddress?.ToString()))
         {
             return TooMany(context, limits);
         }

@@ -59,7 +59,7 @@ public static class PostsApi
             return KeyProblem(keyError!);
         }
 
-        if (!limits.TryWrite(user.Identity!.Name, context.Connection.RemoteIpAddress?.ToString()))
+        if (!await limits.TryWriteAsync(user.Identity!.Name, context.Connection.RemoteIpAddress?.ToString()))
         {
             return AccountsApi.TooMany(context, limits);
         }
@@ -82,7 +82,7 @@ public static class PostsApi
             return KeyProblem(keyError!);
         }
 
-        if (!limits.TryWrite(user.Identity!.Name, context.Connection.RemoteIpAddress?.ToString()))
+        if (!await limits.TryWriteAsync(user.Identity!.Name, context.Connection.RemoteIpAddress?.ToString()))
         {
             return AccountsApi.TooMany(context, limits);
         }
@@ -102,7 +102,7 @@ public static class PostsApi
             return KeyProblem(keyError!);
         }
 
-        if (!limits.TryWrite(user.Identity!.Name, context.Connection.RemoteIpAddress?.ToString()))
+        if (!await limits.TryWriteAsync(user.Identity!.Name, context.Connection.RemoteIpAddress?.ToString()))
         {
             return AccountsApi.TooMany(context, limits);
         }

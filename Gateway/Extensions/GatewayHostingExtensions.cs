@@ -81,10 +81,14 @@ public static partial class GatewayHostingExtensions
         builder.Services.AddSingleton<PostService>();
         builder.Services.AddSingleton<RateLimits>();
 
+        // One connection for what the gateway keeps in Redis itself: the shared key ring and the rate-limit counters.
+        var shared = new Lazy<IConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(redis.Clone()));
+        builder.Services.AddSingleton(_ => shared.Value);
+
         // Every gateway shares one key ring in Redis, so cookies and tokens work on all of them.
         builder.Services.AddDataProtection()
             .SetApplicationName("BookShelf")
-            .PersistKeysToStackExchangeRedis(() => ConnectionMultiplexer.Connect(redis.Clone()).GetDatabase(), "bookshelf:dataprotection-keys");
+            .PersistKeysToStackExchangeRedis(() => shared.Value.GetDatabase(), "bookshelf:dataprotection-keys");
 
         builder.Services.Configure<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>(o =>
         {

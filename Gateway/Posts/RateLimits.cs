@@ -1,81 +1,90 @@
 using System.Threading.RateLimiting;
 using BookShelf.Gateway.Options;
 using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 namespace BookShelf.Gateway.Posts;
 
 /// <summary>
-/// Fixed-window limits on sign-in attempts and writes, each per user and per client address, built on the
-/// framework's <see cref="PartitionedRateLimiter"/>. Both limits must grant a permit.
+/// Fixed-window limits on sign-ups, sign-in attempts and writes, each per client address and per user (or per
+/// gateway), counted in Redis so they hold across every gateway of the cluster: two gateways do not give a user
+/// twice the limit. A window's count is one <c>INCR</c> of a key that expires with it. While Redis cannot be
+/// reached, each gateway counts on its own (the framework's <see cref="PartitionedRateLimiter"/>), so the limits
+/// still hold per gateway. Every limit named must grant a permit.
 /// </summary>
-public sealed class RateLimits : IDisposable
+public sealed partial class RateLimits : IDisposable
 {
-    private readonly PartitionedRateLimiter<string> _signIn;
-    private readonly PartitionedRateLimiter<string> _signInPerUser;
-    private readonly PartitionedRateLimiter<string> _signUp;
-    private readonly PartitionedRateLimiter<string> _writes;
+    private const string Script = "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n";
 
-    /// <summary>Creates the limiters from the gateway options.</summary>
-    public RateLimits(IOptions<GatewayOptions> options)
+    private readonly IConnectionMultiplexer _redis;
+    private readonly GatewayOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<RateLimits> _logger;
+    private readonly string _prefix;
+    private readonly PartitionedRateLimiter<(string Key, int Limit)> _local;
+
+    /// <summary>Creates the limits from the gateway options.</summary>
+    public RateLimits(IConnectionMultiplexer redis, IOptions<GatewayOptions> options, IConfiguration configuration, TimeProvider time, ILogger<RateLimits> logger)
     {
-        var o = options.Value;
-        _signIn = Create(o.SignInPermitLimit, o.SignInPermitLimitPerAddress, o.RateLimitWindow);
-        _signInPerUser = Create(o.SignInPermitLimitPerUserEverywhere, o.SignInPermitLimitPerUserEverywhere, o.RateLimitWindow);
-        _signUp = Create(o.SignUpPermitLimit, o.SignUpPermitLimitPerAddress, o.RateLimitWindow);
-        _writes = Create(o.WritePermitLimit, o.WritePermitLimitPerAddress, o.RateLimitWindow);
-        Window = o.RateLimitWindow;
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(configuration);
+        _redis = redis;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+        _prefix = $"{configuration["Orleans:ServiceId"] ?? "bookshelf"}:limits:";
+        var window = _options.RateLimitWindow;
+        _local = PartitionedRateLimiter.Create<(string Key, int Limit), string>(request => RateLimitPartition.GetFixedWindowLimiter(
+            request.Key, _ => new FixedWindowRateLimiterOptions { PermitLimit = request.Limit, Window = window, QueueLimit = 0 }));
     }
 
     /// <summary>The window, for Retry-After.</summary>
-    public TimeSpan Window { get; }
+    public TimeSpan Window => _options.RateLimitWindow;
 
     /// <summary>
     /// Takes a sign-in permit: per address, per user name from this address (so an attacker elsewhere cannot lock
     /// the owner out), and per user name from everywhere (a much higher backstop against a spread-out guess).
     /// </summary>
-    public bool TrySignIn(string? user, string? address)
+    public async Task<bool> TrySignInAsync(string? user, string? address)
     {
-        if (!Acquire(_signIn, (user ?? "") + "|" + (address ?? "unknown"), address))
-        {
-            return false;
-        }
-
-        using var everywhere = _signInPerUser.AttemptAcquire("u:" + (user ?? "").ToLowerInvariant());
-        return everywhere.IsAcquired;
+        var name = (user ?? "").ToLowerInvariant();
+        return await TakeAsync("signin:a:" + Address(address), _options.SignInPermitLimitPerAddress)
+            && await TakeAsync($"signin:u:{name}|{Address(address)}", _options.SignInPermitLimit)
+            && await TakeAsync("signin:e:" + name, _options.SignInPermitLimitPerUserEverywhere);
     }
 
-    /// <summary>Takes a sign-up permit for this address and from the gateway's shared allowance ("u:" is everyone).</summary>
-    public bool TrySignUp(string? address) => Acquire(_signUp, null, address);
+    /// <summary>Takes a sign-up permit for this address and from the cluster's shared allowance.</summary>
+    public async Task<bool> TrySignUpAsync(string? address) =>
+        await TakeAsync("signup:a:" + Address(address), _options.SignUpPermitLimitPerAddress)
+        && await TakeAsync("signup:all", _options.SignUpPermitLimit);
 
     /// <summary>Takes a write permit for this user and address; false when either is used up.</summary>
-    public bool TryWrite(string? user, string? address) => Acquire(_writes, user, address);
+    public async Task<bool> TryWriteAsync(string? user, string? address) =>
+        await TakeAsync("write:a:" + Address(address), _options.WritePermitLimitPerAddress)
+        && await TakeAsync("write:u:" + (user ?? "").ToLowerInvariant(), _options.WritePermitLimit);
 
     /// <inheritdoc />
-    public void Dispose()
-    {
-        _signIn.Dispose();
-        _signInPerUser.Dispose();
-        _signUp.Dispose();
-        _writes.Dispose();
-    }
+    public void Dispose() => _local.Dispose();
 
-    private static bool Acquire(PartitionedRateLimiter<string> limiter, string? user, string? address)
+    private static string Address(string? address) => address ?? "unknown";
+
+    private async Task<bool> TakeAsync(string name, int limit)
     {
-        using var byAddress = limiter.AttemptAcquire("a:" + (address ?? "unknown"));
-        if (!byAddress.IsAcquired)
+        var window = (long)_options.RateLimitWindow.TotalMilliseconds;
+        var current = _time.GetUtcNow().ToUnixTimeMilliseconds() / window;
+        try
         {
-            return false;
+            var count = (long)await _redis.GetDatabase().ScriptEvaluateAsync(Script, [(RedisKey)$"{_prefix}{name}:{current}"], [window]);
+            return count <= limit;
         }
-
-        using var byUser = limiter.AttemptAcquire("u:" + (user ?? "").ToLowerInvariant());
-        return byUser.IsAcquired;
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            LogCountingLocally(_logger, ex);
+            using var lease = _local.AttemptAcquire((name, limit));
+            return lease.IsAcquired;
+        }
     }
 
-    private static PartitionedRateLimiter<string> Create(int perUser, int perAddress, TimeSpan window) =>
-        PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetFixedWindowLimiter(key, k => new FixedWindowRateLimiterOptions
-        {
-            PermitLimit = k.StartsWith("a:", StringComparison.Ordinal) ? perAddress : perUser,
-            Window = window,
-            QueueLimit = 0,
-        }));
+    [LoggerMessage(5201, LogLevel.Warning, "Rate limits: Redis did not answer; counting on this gateway alone for now")]
+    private static partial void LogCountingLocally(ILogger logger, Exception exception);
 }

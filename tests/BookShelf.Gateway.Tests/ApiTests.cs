@@ -218,6 +218,26 @@ public sealed class ApiTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task WriteLimitHoldsAcrossBothGateways()
+    {
+        // Per-process counting gave a user twice the limit with two gateways; the count is the cluster's now.
+        using var first = await fixture.SignedInClientAsync();
+        using var second = new ApiClient(fixture.OtherGateway.BaseAddress);
+        second.Http.DefaultRequestHeaders.Authorization = first.Http.DefaultRequestHeaders.Authorization;
+        var id = await first.CreatePostAsync("Limited everywhere");
+        for (var i = 1; i < GatewayFixture.WriteLimit; i++)
+        {
+            await (i % 2 == 0 ? first : second).CommentAsync(id, $"comment {i}");
+        }
+
+        using var refusedHere = await first.PostJsonAsync($"/api/posts/{id}/comments", new { text = "one too many" });
+        using var refusedThere = await second.PostJsonAsync($"/api/posts/{id}/comments", new { text = "one too many" });
+        Assert.Equal(HttpStatusCode.TooManyRequests, refusedHere.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, refusedThere.StatusCode);
+        Assert.Equal(GatewayFixture.WriteLimit - 1, (await first.GetJsonAsync($"/api/posts/{id}/comments"))!.AsArray().Count);
+    }
+
+    [Fact]
     public async Task HealthAndReadinessAnswer()
     {
         using var http = NewHttp();

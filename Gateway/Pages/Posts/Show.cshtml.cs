@@ -36,7 +36,7 @@ public sealed class ShowModel(PostService posts, RateLimits limits) : PageModel
             return Challenge();
         }
 
-        if (!limits.TryWrite(User.Identity!.Name, HttpContext.Connection.RemoteIpAddress?.ToString()))
+        if (!await limits.TryWriteAsync(User.Identity!.Name, HttpContext.Connection.RemoteIpAddress?.ToString()))
         {
             return StatusCode(StatusCodes.Status429TooManyRequests);
         }
@@ -60,7 +60,7 @@ public sealed class ShowModel(PostService posts, RateLimits limits) : PageModel
             return await LoadAsync() ? Page() : NotFound();
         }
 
-        if (!limits.TryWrite(User.Identity!.Name, HttpContext.Connection.RemoteIpAddress?.ToString()))
+        if (!await limits.TryWriteAsync(User.Identity!.Name, HttpContext.Connection.RemoteIpAddress?.ToString()))
         {
             return StatusCode(StatusCodes.Status429TooManyRequests);
         }
