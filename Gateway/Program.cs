@@ -7,6 +7,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddBookShelfGateway();
 
 var app = builder.Build();
+app.WarnAboutUnsafeSettings();
 app.UseForwardedHeaders();
 app.UseSecurityHeaders();
 app.UseExceptionHandler();

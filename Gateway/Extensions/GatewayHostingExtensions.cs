@@ -85,10 +85,16 @@ public static partial class GatewayHostingExtensions
         var shared = new Lazy<IConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(redis.Clone()));
         builder.Services.AddSingleton(_ => shared.Value);
 
-        // Every gateway shares one key ring in Redis, so cookies and tokens work on all of them.
-        builder.Services.AddDataProtection()
+        // Every gateway shares one key ring in Redis, so cookies and tokens work on all of them; with a certificate
+        // configured the keys are encrypted there, so reading Redis is not enough to forge a sign-in.
+        var keyRing = builder.Services.AddDataProtection()
             .SetApplicationName("BookShelf")
             .PersistKeysToStackExchangeRedis(() => shared.Value.GetDatabase(), "bookshelf:dataprotection-keys");
+        if (settings.DataProtectionCertificatePath is { Length: > 0 } certificate)
+        {
+            keyRing.ProtectKeysWithCertificate(System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadPkcs12FromFile(
+                certificate, settings.DataProtectionCertificatePassword, System.Security.Cryptography.X509Certificates.X509KeyStorageFlags.EphemeralKeySet));
+        }
 
         builder.Services.Configure<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>(o =>
         {
@@ -149,6 +155,22 @@ public static partial class GatewayHostingExtensions
 
     /// <summary>The authorization policy of API writes: a bearer token, never the sign-in cookie.</summary>
     public const string ApiWritePolicy = "api-writes";
+
+    /// <summary>Logs, once at start, every setting that leaves the gateway open to someone who can read its Redis.</summary>
+    public static WebApplication WarnAboutUnsafeSettings(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var settings = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<GatewayOptions>>().Value;
+        if (string.IsNullOrEmpty(settings.DataProtectionCertificatePath))
+        {
+            LogKeyRingUnencrypted(app.Logger);
+        }
+
+        return app;
+    }
+
+    [LoggerMessage(5301, LogLevel.Warning, "The data-protection key ring in Redis is not encrypted: anyone who can read Redis can forge any user's cookie or token. Set Gateway:DataProtectionCertificatePath (see docs/deployment.md)")]
+    private static partial void LogKeyRingUnencrypted(ILogger logger);
 
     private static void TryAddSingletonTimeProvider(this IServiceCollection services)
     {

@@ -19,6 +19,15 @@ public sealed class GatewayOptions
     public string[] AllowedOrigins { get; set; } = [];
 
     /// <summary>
+    /// A PFX certificate file that encrypts the data-protection key ring where it is stored (Redis). Without one the
+    /// keys that sign every cookie and token lie in Redis as plain XML, and the gateway warns at start.
+    /// </summary>
+    public string? DataProtectionCertificatePath { get; set; }
+
+    /// <summary>The password of <see cref="DataProtectionCertificatePath"/> (give it in the environment).</summary>
+    public string? DataProtectionCertificatePassword { get; set; }
+
+    /// <summary>
     /// Addresses of the load balancers or proxies in front of this gateway. Only their <c>X-Forwarded-For</c> and
     /// <c>X-Forwarded-Proto</c> are believed: the client's address (for rate limits and caps) and HTTPS (for the
     /// cookie's <c>Secure</c> flag). Empty: none are believed.

@@ -27,6 +27,12 @@ public sealed class LocalSystem : IAsyncDisposable
     /// <summary>The Redis port.</summary>
     public int RedisPort { get; }
 
+    /// <summary>The password of Redis's one user (<c>bookshelf</c>), made for this system; the default user is off.</summary>
+    public string RedisPassword { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>How silos and gateways reach Redis (given to them in the environment, never on a command line).</summary>
+    public string RedisConnection => $"127.0.0.1:{RedisPort},user=bookshelf,password={RedisPassword}";
+
     /// <summary>How the system was configured.</summary>
     public LocalSystemOptions Options { get; }
 
@@ -86,9 +92,16 @@ public sealed class LocalSystem : IAsyncDisposable
     {
         var data = Path.Combine(Directory, "redis");
         System.IO.Directory.CreateDirectory(data);
-        Redis = ManagedProcess.Start("redis", "redis-server",
-            ["--bind", "127.0.0.1", "--port", RedisPort.ToString(), "--dir", data, "--appendonly", "yes", "--appendfsync", Options.RedisAppendFsync, "--save", "", "--protected-mode", "yes"],
-            Path.Combine(Directory, "redis.log"));
+        // The password goes in a file only this user can read, not on a command line anyone can list.
+        var config = Path.Combine(Directory, "redis.conf");
+        File.WriteAllText(config, string.Join('\n',
+            "bind 127.0.0.1", $"port {RedisPort}", $"dir {data}", "appendonly yes", $"appendfsync {Options.RedisAppendFsync}", "save \"\"", "protected-mode yes",
+            $"user bookshelf on >{RedisPassword} ~* &* +@all", "user default off") + "\n");
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(config, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        Redis = ManagedProcess.Start("redis", "redis-server", [config], Path.Combine(Directory, "redis.log"));
         await Poll.UntilAsync(async () =>
         {
             using var client = new System.Net.Sockets.TcpClient();
@@ -120,13 +133,13 @@ public sealed class LocalSystem : IAsyncDisposable
             Path.Combine(SystemRoot, "Silo", "bin", Configuration, "net10.0", "BookShelf.Silo.dll"),
             "--urls", $"http://127.0.0.1:{httpPort}",
             "--Orleans:ClusterId", _clusterId, "--Orleans:ServiceId", _clusterId,
-            "--Silo:Redis", $"127.0.0.1:{RedisPort}", "--Silo:AdvertisedIP", "127.0.0.1",
+            "--Silo:AdvertisedIP", "127.0.0.1",
             "--Silo:SiloPort", siloPort.ToString(), "--Silo:GatewayPort", gatewayPort.ToString(),
             "--Silo:ProbeTimeout", "00:00:01",
             "--Logging:LogLevel:Default", "Warning",
         };
         args.AddRange(Options.SiloArguments);
-        var node = new SiloNode(index, httpPort, ManagedProcess.Start($"silo-{index}", "dotnet", args, Path.Combine(Directory, $"silo-{index}.log")));
+        var node = new SiloNode(index, httpPort, ManagedProcess.Start($"silo-{index}", "dotnet", args, Path.Combine(Directory, $"silo-{index}.log"), new Dictionary<string, string> { ["Silo__Redis"] = RedisConnection }));
         _silos.Add(node);
         return node;
     }
@@ -191,12 +204,11 @@ public sealed class LocalSystem : IAsyncDisposable
             "--urls", $"http://127.0.0.1:{httpPort}",
             "--contentRoot", Path.Combine(SystemRoot, "Gateway"),
             "--Orleans:ClusterId", _clusterId, "--Orleans:ServiceId", _clusterId,
-            "--Gateway:Redis", $"127.0.0.1:{RedisPort}",
             "--Logging:LogLevel:Default", "Warning",
         };
         args.AddRange(Options.GatewayArguments);
         args.AddRange(extraArguments ?? []);
-        return ManagedProcess.Start($"gateway-{index}", "dotnet", args, Path.Combine(Directory, $"gateway-{index}-{DateTime.UtcNow:HHmmssfff}.log"));
+        return ManagedProcess.Start($"gateway-{index}", "dotnet", args, Path.Combine(Directory, $"gateway-{index}-{DateTime.UtcNow:HHmmssfff}.log"), new Dictionary<string, string> { ["Gateway__Redis"] = RedisConnection });
     }
 
     private static string Configuration =>
