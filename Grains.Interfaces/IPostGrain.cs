@@ -17,9 +17,13 @@ public interface IPostGrain : IGrainWithIntegerKey
     [Alias("Get")]
     Task<PostDetails?> GetAsync();
 
-    /// <summary>The post's comments, oldest first.</summary>
+    /// <summary>Comments with ids after <paramref name="afterId"/>, oldest first, at most <paramref name="max"/> (up to <see cref="PostRules.MaxCommentsPerRead"/>).</summary>
     [Alias("GetComments")]
-    Task<IReadOnlyList<CommentDetails>> GetCommentsAsync();
+    Task<IReadOnlyList<CommentDetails>> GetCommentsAsync(long afterId, int max);
+
+    /// <summary>The last <paramref name="max"/> comments with ids before <paramref name="beforeId"/> (0: the newest), oldest first.</summary>
+    [Alias("GetLatestComments")]
+    Task<IReadOnlyList<CommentDetails>> GetLatestCommentsAsync(long beforeId, int max);
 
     /// <summary>
     /// Adds a comment and announces it to the post's group. A second call with the same

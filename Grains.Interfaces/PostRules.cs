@@ -15,6 +15,9 @@ public static class PostRules
     /// <summary>Longest comment, in characters.</summary>
     public const int MaxCommentLength = 2_000;
 
+    /// <summary>Largest page of comments one read returns.</summary>
+    public const int MaxCommentsPerRead = 100;
+
     /// <summary>Longest user name, in characters.</summary>
     public const int MaxUserNameLength = 32;
 

@@ -27,6 +27,10 @@ public sealed class FeedOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(45);
 
+    /// <summary>Most comments one post takes; past it a comment is refused (400).</summary>
+    [Range(1, 1_000_000)]
+    public int MaxCommentsPerPost { get; set; } = 10_000;
+
     /// <summary>How often a post with undelivered events retries them.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan OutboxRetryInterval { get; set; } = TimeSpan.FromSeconds(2);

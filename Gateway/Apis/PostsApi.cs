@@ -38,9 +38,31 @@ public static class PostsApi
     public static async Task<Results<Ok<PostDetails>, ProblemHttpResult>> GetPostAsync(long id, PostService posts) =>
         await posts.GetAsync(id) is { } post ? TypedResults.Ok(post) : NotFound(id);
 
-    /// <summary>A post's comments, oldest first, or 404.</summary>
-    public static async Task<Results<Ok<IReadOnlyList<CommentDetails>>, ProblemHttpResult>> GetCommentsAsync(long id, PostService posts) =>
-        await posts.GetCommentsAsync(id) is { } comments ? TypedResults.Ok(comments) : NotFound(id);
+    /// <summary>A page of a post's comments, oldest first (<c>after</c> a comment id, <c>limit</c> up to 100; a <c>Link: rel="next"</c> header when more may follow), or 404.</summary>
+    public static async Task<Results<Ok<IReadOnlyList<CommentDetails>>, ValidationProblem, ProblemHttpResult>> GetCommentsAsync(long id, PostService posts, HttpContext context, long? after, int? limit)
+    {
+        if (after < 0 || limit is < 1 or > PostRules.MaxCommentsPerRead)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                [after < 0 ? "after" : "limit"] = [after < 0 ? "after is a comment id." : $"limit is 1 to {PostRules.MaxCommentsPerRead}."],
+            });
+        }
+
+        var size = limit ?? PostRules.MaxCommentsPerRead;
+        if (await posts.GetCommentsAsync(id, after ?? 0, size) is not { } comments)
+        {
+            return NotFound(id);
+        }
+
+        if (comments.Count == size)
+        {
+            // More may follow: RFC 8288 link to the next page.
+            context.Response.Headers.Link = $"</api/posts/{id}/comments?after={comments[^1].Id}&limit={size}>; rel=\"next\"";
+        }
+
+        return TypedResults.Ok(comments);
+    }
 
     /// <summary>
     /// Creates a post: 201 with the post once it is stored and announced. With an <c>Idempotency-Key</c>, a

@@ -13,6 +13,9 @@ public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds 
     /// <summary>Largest page of the post list.</summary>
     public const int MaxPageSize = 100;
 
+    /// <summary>Comments a post's page shows at once.</summary>
+    public const int CommentsPerPage = 50;
+
     /// <summary>Posts newest first, from the site feed: those with seq below <paramref name="before"/> (0: the newest).</summary>
     public async Task<PostPage> ListAsync(long before, int limit)
     {
@@ -42,7 +45,7 @@ public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds 
     /// A post with its comments and its group's seq read before them, so a page that resumes from that seq
     /// misses nothing (it may see a comment twice, and drops the repeat by id).
     /// </summary>
-    public async Task<PostView?> GetViewAsync(long id, string? user)
+    public async Task<PostView?> GetViewAsync(long id, string? user, long commentsBefore = 0)
     {
         if (!IsId(id))
         {
@@ -57,20 +60,23 @@ public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds 
             return null;
         }
 
-        var comments = await calls.RunAsync(grain.GetCommentsAsync);
+        // The page shows the latest comments (new ones arrive live below them); earlier ones are a link away.
+        var comments = await calls.RunAsync(() => commentsBefore > 0
+            ? grain.GetLatestCommentsAsync(commentsBefore, CommentsPerPage)
+            : grain.GetLatestCommentsAsync(0, CommentsPerPage));
         var liked = user is not null && await calls.RunAsync(() => grain.LikesAsync(user));
-        return new PostView(post, comments, lastSeq, liked);
+        return new PostView(post, comments, lastSeq, liked, comments.Count > 0 && comments[0].Id > 1 ? comments[0].Id : null, commentsBefore > 0);
     }
 
-    /// <summary>The post's comments, or null when there is no such post.</summary>
-    public async Task<IReadOnlyList<CommentDetails>?> GetCommentsAsync(long id)
+    /// <summary>Comments after <paramref name="afterId"/>, oldest first, at most <paramref name="limit"/>; null when there is no such post.</summary>
+    public async Task<IReadOnlyList<CommentDetails>?> GetCommentsAsync(long id, long afterId, int limit)
     {
         if (!IsId(id) || await GetAsync(id) is null)
         {
             return null;
         }
 
-        return await calls.RunAsync(() => grains.GetGrain<IPostGrain>(id).GetCommentsAsync());
+        return await calls.RunAsync(() => grains.GetGrain<IPostGrain>(id).GetCommentsAsync(afterId, Math.Clamp(limit, 1, PostRules.MaxCommentsPerRead)));
     }
 
     /// <summary>
@@ -116,7 +122,7 @@ public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds 
     private static string RequestKey(string user, string idempotencyKey) => $"{user.ToLowerInvariant()}/{idempotencyKey}";
 
     /// <summary>A request id for a write without a key: it makes this gateway's own retries of it safe.</summary>
-    private static string NewRequestId() => "req:" + Guid.NewGuid().ToString("N");
+    private static string NewRequestId() => $"req:{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}:{Guid.NewGuid():N}";
 
     private static bool IsId(long id) => id > 0 && id < PostRules.MaxPostId;
 }
@@ -127,5 +133,9 @@ public sealed record PostPage(IReadOnlyList<PostSummary> Items, long? NextBefore
 /// <summary>A post in the list; <see cref="Seq"/> is its place in the site feed.</summary>
 public sealed record PostSummary(long Id, long Seq, string Title, string Author, DateTimeOffset CreatedAt, int LikeCount, int CommentCount);
 
-/// <summary>A post's page: the post, its comments, its group's seq when read, and whether the reader likes it.</summary>
-public sealed record PostView(PostDetails Post, IReadOnlyList<CommentDetails> Comments, long LastSeq, bool Liked);
+/// <summary>
+/// A post's page: the post, a page of its comments (the latest, or those before a comment id), its group's seq when
+/// read, whether the reader likes it, the id to ask for earlier comments before (null: none), and whether this is an
+/// earlier page (shown without live comments).
+/// </summary>
+public sealed record PostView(PostDetails Post, IReadOnlyList<CommentDetails> Comments, long LastSeq, bool Liked, long? EarlierBefore, bool IsEarlierPage);

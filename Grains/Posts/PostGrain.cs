@@ -23,6 +23,7 @@ public sealed partial class PostGrain(
     ILogger<PostGrain> logger) : Grain, IPostGrain
 {
     private IGrainTimer? _retryTimer;
+    private PostComments? _comments;
 
     private long Id => this.GetPrimaryKeyLong();
 
@@ -69,7 +70,11 @@ public sealed partial class PostGrain(
         post.Title = draft.Title;
         post.Body = draft.Body;
         post.CreatedAt = time.GetUtcNow();
-        await StoreAsync(FeedEvent.PostCreated(Id, post.Title, post.Author, post.CreatedAt), rollback: () => state.State = new PostState());
+        await StoreAsync(FeedEvent.PostCreated(Id, post.Title, post.Author, post.CreatedAt), rollback: () =>
+        {
+            state.State = new PostState();
+            _comments = null;
+        });
         await DeliverOutboxAsync();
         metrics.PostCreated();
         LogCreated(logger, Id, draft.Author);
@@ -90,11 +95,26 @@ public sealed partial class PostGrain(
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<CommentDetails>> GetCommentsAsync()
+    public Task<IReadOnlyList<CommentDetails>> GetCommentsAsync(long afterId, int max)
     {
         EnsureExists();
-        return Task.FromResult<IReadOnlyList<CommentDetails>>([.. state.State.Comments]);
+        max = Math.Clamp(max, 0, PostRules.MaxCommentsPerRead);
+        return Comments.ReadAsync(Math.Max(0, afterId) + 1, Math.Max(0, afterId) + max);
     }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<CommentDetails>> GetLatestCommentsAsync(long beforeId, int max)
+    {
+        EnsureExists();
+        max = Math.Clamp(max, 0, PostRules.MaxCommentsPerRead);
+        var to = beforeId <= 0 ? Comments.Count : Math.Min(Comments.Count, beforeId - 1);
+        return Comments.ReadAsync(to - max + 1, to);
+    }
+
+    private PostComments Comments => _comments ??= new PostComments(
+        state.State,
+        page => GrainFactory.GetGrain<ICommentPageGrain>(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Id}/{page}")).ReadAsync(),
+        (page, comments) => GrainFactory.GetGrain<ICommentPageGrain>(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Id}/{page}")).WriteAsync(comments));
 
     /// <inheritdoc />
     public async Task<CommentDetails> AddCommentAsync(string author, string text, string requestId)
@@ -112,16 +132,24 @@ public sealed partial class PostGrain(
         {
             // The same request again (a retry after an unknown outcome): answer it again, add nothing.
             await DeliverOutboxAsync();
-            return post.Comments[(int)done - 1];
+            return await Comments.GetAsync(done);
         }
 
-        var comment = new CommentDetails(post.Comments.Count + 1, Id, author, text, time.GetUtcNow());
+        if (Comments.Count >= options.Value.MaxCommentsPerPost)
+        {
+            throw new BookShelfValidationException("text", $"This post has reached its limit of {options.Value.MaxCommentsPerPost} comments.");
+        }
+
+        Comments.ForgetOldRequests(time.GetUtcNow());
+        var unseal = await Comments.SealIfFullAsync();
+        var comment = new CommentDetails(Comments.Count + 1, Id, author, text, time.GetUtcNow());
         post.Comments.Add(comment);
         post.CommentRequests[requestId] = comment.Id;
         await StoreAsync(FeedEvent.CommentAdded(Id, comment.Id, author, text, post.Likers.Count, comment.CreatedAt), rollback: () =>
         {
             post.Comments.RemoveAt(post.Comments.Count - 1);
             post.CommentRequests.Remove(requestId);
+            unseal();
         });
         await DeliverOutboxAsync();
         return comment;
@@ -214,7 +242,7 @@ public sealed partial class PostGrain(
     private PostDetails Details()
     {
         var post = state.State;
-        return new PostDetails(Id, post.Author, post.Title, post.Body, post.CreatedAt, post.Likers.Count, post.Comments.Count);
+        return new PostDetails(Id, post.Author, post.Title, post.Body, post.CreatedAt, post.Likers.Count, Comments.Count);
     }
 
     /// <summary>

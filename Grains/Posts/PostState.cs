@@ -22,8 +22,11 @@ public sealed class PostState
     /// <summary>Users who like the post (lower-cased names).</summary>
     [Id(5)] public HashSet<string> Likers { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>Comments, oldest first.</summary>
+    /// <summary>The open page of comments (after the sealed ones), oldest first; see <see cref="PostComments"/>.</summary>
     [Id(6)] public List<CommentDetails> Comments { get; set; } = [];
+
+    /// <summary>Pages of comments sealed into <see cref="CommentPageGrain"/>s.</summary>
+    [Id(11)] public long SealedCommentPages { get; set; }
 
     /// <summary>Counts every like change, so each change's event has its own key.</summary>
     [Id(7)] public long LikeChanges { get; set; }

@@ -218,6 +218,30 @@ public sealed class ApiTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task CommentsArePagedWithALinkToTheNextPage()
+    {
+        using var api = await fixture.SignedInClientAsync();
+        var id = await api.CreatePostAsync("Paged comments");
+        for (var i = 1; i <= 3; i++)
+        {
+            await api.CommentAsync(id, $"comment {i}");
+        }
+
+        using var first = await api.Http.GetAsync(new Uri($"/api/posts/{id}/comments?limit=2", UriKind.Relative), TestContext.Current.CancellationToken);
+        var page = JsonNode.Parse(await first.Content.ReadAsStringAsync(TestContext.Current.CancellationToken))!.AsArray();
+        Assert.Equal([1L, 2L], page.Select(c => c!["id"]!.GetValue<long>()));
+        var next = first.Headers.GetValues("Link").Single();
+        Assert.Equal($"</api/posts/{id}/comments?after=2&limit=2>; rel=\"next\"", next);
+
+        using var second = await api.Http.GetAsync(new Uri($"/api/posts/{id}/comments?after=2&limit=2", UriKind.Relative), TestContext.Current.CancellationToken);
+        Assert.Equal([3L], JsonNode.Parse(await second.Content.ReadAsStringAsync(TestContext.Current.CancellationToken))!.AsArray().Select(c => c!["id"]!.GetValue<long>()));
+        Assert.False(second.Headers.Contains("Link"));
+
+        using var bad = await api.Http.GetAsync(new Uri($"/api/posts/{id}/comments?limit=101", UriKind.Relative), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
+    [Fact]
     public async Task WriteLimitHoldsAcrossBothGateways()
     {
         // Per-process counting gave a user twice the limit with two gateways; the count is the cluster's now.

@@ -11,6 +11,10 @@ public sealed class ShowModel(PostService posts, RateLimits limits) : PageModel
     [BindProperty(SupportsGet = true)]
     public long Id { get; set; }
 
+    /// <summary>Show the comments before this id (an earlier page); 0: the latest.</summary>
+    [BindProperty(SupportsGet = true, Name = "comments_before")]
+    public long CommentsBefore { get; set; }
+
     /// <summary>The comment being written.</summary>
     [BindProperty]
     public string? Text { get; set; }
@@ -75,7 +79,7 @@ public sealed class ShowModel(PostService posts, RateLimits limits) : PageModel
 
     private async Task<bool> LoadAsync()
     {
-        var view = await posts.GetViewAsync(Id, User.Identity?.Name);
+        var view = await posts.GetViewAsync(Id, User.Identity?.Name, Math.Max(0, CommentsBefore));
         if (view is null)
         {
             return false;

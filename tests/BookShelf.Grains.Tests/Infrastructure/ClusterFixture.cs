@@ -26,6 +26,9 @@ public class ClusterFixture : IAsyncLifetime
     /// <summary>Replay limit of the feeds in this cluster.</summary>
     public virtual int MaxReplay => 100;
 
+    /// <summary>Most comments a post takes in this cluster.</summary>
+    public int MaxCommentsPerPost => 130;
+
     /// <summary>Lease duration of gateway subscriptions in this cluster.</summary>
     public TimeSpan LeaseDuration { get; } = TimeSpan.FromSeconds(3);
 
@@ -65,6 +68,7 @@ public class ClusterFixture : IAsyncLifetime
                 o.OutboxRetryInterval = TimeSpan.FromMilliseconds(500);
                 o.OutboxSweepGrace = TimeSpan.FromSeconds(1);
                 o.OutboxSweepInterval = TimeSpan.FromSeconds(1);
+                o.MaxCommentsPerPost = MaxCommentsPerPost;
             });
             silo.Services.Configure<ClusterMembershipOptions>(o =>
             {
