@@ -9,6 +9,7 @@ builder.AddBookShelfGateway();
 var app = builder.Build();
 app.WarnAboutUnsafeSettings();
 app.UseForwardedHeaders();
+app.UseAccountBodyLimit();
 app.UseSecurityHeaders();
 app.UseExceptionHandler();
 app.UseStatusCodePages();

@@ -9,6 +9,22 @@ namespace BookShelf.Gateway.Apis;
 /// <summary><c>/api/accounts</c> (sign up) and <c>/api/tokens</c> (bearer tokens for scripts).</summary>
 public static class AccountsApi
 {
+    /// <summary>Largest body of a sign-up or a token request: a name and a password fit many times over.</summary>
+    public const long MaxBodyBytes = 4096;
+
+    /// <summary>Caps the body of the account and token endpoints at <see cref="MaxBodyBytes"/> (413 past it), before it is read.</summary>
+    public static IApplicationBuilder UseAccountBodyLimit(this IApplicationBuilder app) =>
+        app.Use((context, next) =>
+        {
+            if (HttpMethods.IsPost(context.Request.Method) && (context.Request.Path.Equals("/api/accounts") || context.Request.Path.Equals("/api/tokens"))
+                && context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            {
+                limit.MaxRequestBodySize = MaxBodyBytes;
+            }
+
+            return next(context);
+        });
+
     /// <summary>Maps the account endpoints.</summary>
     public static IEndpointRouteBuilder MapAccountsApi(this IEndpointRouteBuilder app)
     {

@@ -85,18 +85,10 @@ public static partial class UpdateNoticeEndpoint
         return [.. decision.Subscriptions.Where(s => s.Resume is not null).Select(s => (s.Group, s.Resume!.Value))];
     }
 
-    private static async Task HandleAsync(HttpContext context, IOptions<GatewayOptions> options, ILoggerFactory loggers)
+    private static async Task HandleAsync(HttpContext context)
     {
         var headers = context.Request.Headers;
         var request = new UpgradeRequest(context.Request.Scheme, context.Request.Host.Value ?? "", headers.Origin.Count > 0 ? headers.Origin.ToString() : null, context.Request.QueryString.Value?.TrimStart('?') ?? "", headers.SecWebSocketKey.ToString());
-        var decision = Decide(request, options.Value);
-        if (decision.Status == StatusCodes.Status403Forbidden)
-        {
-            LogOriginRefused(loggers.CreateLogger(typeof(UpdateNoticeEndpoint)), request.Origin ?? "");
-            await Results.Problem(statusCode: decision.Status, title: decision.Title, detail: decision.Detail).ExecuteAsync(context);
-            return;
-        }
-
         if (headers.SecWebSocketVersion.Count > 0 && headers.SecWebSocketVersion.ToString().Trim() != "13")
         {
             // RFC 6455 §4.4: name the version this server speaks.
@@ -109,39 +101,39 @@ public static partial class UpdateNoticeEndpoint
         if (!HttpMethods.IsGet(context.Request.Method) || upgrade is not { IsUpgradableRequest: true }
             || !WebSocketHandshake.IsUpgrade(headers.Upgrade, headers.Connection, headers.SecWebSocketVersion, request.Key))
         {
-            await Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "WebSocket required", detail: "Open this URL with a WebSocket client.").ExecuteAsync(context);
+            // A browser page from a refused origin learns that first (403), whatever else is wrong.
+            var allowed = IsOriginAllowed(request.Scheme, request.Host, request.Origin, context.RequestServices.GetRequiredService<IOptions<GatewayOptions>>().Value);
+            await (allowed
+                ? Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "WebSocket required", detail: "Open this URL with a WebSocket client.")
+                : Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Origin not allowed", detail: "This origin may not open the BookShelf WebSocket.")).ExecuteAsync(context);
             return;
         }
 
-        if (decision.Status != StatusCodes.Status101SwitchingProtocols)
+        if (await UpgradeHandler.AcceptAsync(request, new HttpTransport(context, upgrade), context.RequestServices) is { } accepted)
         {
-            await Results.Problem(statusCode: decision.Status, title: decision.Title, detail: decision.Detail).ExecuteAsync(context);
-            return;
+            await accepted.Session.RunAsync(accepted.Resumes);
         }
+    }
 
-        if (context.RequestServices.GetRequiredService<ConnectionCaps>().TryAcquire(context.Connection.RemoteIpAddress, out var refusal) is not { } lease)
-        {
-            await Results.Problem(statusCode: refusal, title: "Too many connections", detail: CapDetail(refusal)).ExecuteAsync(context);
-            return;
-        }
+    /// <summary>The HTTP endpoint's way of answering: problem results, and Kestrel's upgrade feature.</summary>
+    private sealed class HttpTransport(HttpContext context, IHttpUpgradeFeature upgrade) : UpgradeHandler.ITransport
+    {
+        public System.Net.IPAddress? RemoteAddress => context.Connection.RemoteIpAddress;
 
-        var session = await JoinAsync(decision, context.RequestServices, lease, context.RequestAborted);
-        Stream stream;
-        try
+        public CancellationToken Aborted => context.RequestAborted;
+
+        public Task RefuseAsync(int status, string title, string detail) =>
+            Results.Problem(statusCode: status, title: title, detail: detail).ExecuteAsync(context);
+
+        public async Task<(PipeReader Input, FrameOutput Output, Action Abort)?> SwitchAsync(string key)
         {
             context.Response.Headers.Connection = "Upgrade";
             context.Response.Headers.Upgrade = "websocket";
-            context.Response.Headers.SecWebSocketAccept = WebSocketHandshake.AcceptKey(request.Key);
-            stream = await upgrade.UpgradeAsync();
+            context.Response.Headers.SecWebSocketAccept = WebSocketHandshake.AcceptKey(key);
+            var stream = await upgrade.UpgradeAsync();
+            return (PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true, useZeroByteReads: true)),
+                new FrameOutput.Pipe(PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true))), context.Abort);
         }
-        catch
-        {
-            await session.LeaveAllAsync();
-            throw;
-        }
-
-        session.Attach(PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true, useZeroByteReads: true)), new FrameOutput.Pipe(PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true))), context.Abort);
-        await session.RunAsync(Resumes(decision));
     }
 
     /// <summary>Scripts send no Origin; browsers do, and it must be the gateway's own or a configured one.</summary>

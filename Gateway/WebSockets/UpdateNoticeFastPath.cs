@@ -81,43 +81,32 @@ public sealed partial class UpdateNoticeFastPath(ConnectionDelegate next, IServi
             return default;
         }
 
-        var output = OutputOf(connection);
-        var decision = UpdateNoticeEndpoint.Decide(request, services.GetRequiredService<IOptions<GatewayOptions>>().Value);
         try
         {
-            if (decision.Status != StatusCodes.Status101SwitchingProtocols)
-            {
-                if (decision.Status == StatusCodes.Status403Forbidden)
-                {
-                    UpdateNoticeEndpoint.LogOriginRefused(services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(UpdateNoticeEndpoint)), request.Origin ?? "");
-                }
-
-                await output.SendAsync(WebSocketHandshake.Problem(decision.Status, decision.Title!, decision.Detail!));
-                return new Accepted(true, null, []);
-            }
-
-            var address = (connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
-            if (services.GetRequiredService<ConnectionCaps>().TryAcquire(address, out var refusal) is not { } lease)
-            {
-                await output.SendAsync(WebSocketHandshake.Problem(refusal, "Too many connections", UpdateNoticeEndpoint.CapDetail(refusal)));
-                return new Accepted(true, null, []);
-            }
-
-            var session = await UpdateNoticeEndpoint.JoinAsync(decision, services, lease, connection.ConnectionClosed);
-            if (!await output.SendAsync(WebSocketHandshake.SwitchingProtocols(request.Key)))
-            {
-                await session.LeaveAllAsync();
-                return new Accepted(true, null, []);
-            }
-
-            session.Attach(input, output, connection.Abort);
-            return new Accepted(true, session, UpdateNoticeEndpoint.Resumes(decision));
+            var accepted = await UpgradeHandler.AcceptAsync(request, new Transport(connection), services);
+            return accepted is { } a ? new Accepted(true, a.Session, a.Resumes) : new Accepted(true, null, []);
         }
         catch (Exception ex) when (ex is OperationCanceledException or ConnectionResetException or ConnectionAbortedException or IOException)
         {
             // The client went away during the handshake.
             return new Accepted(true, null, []);
         }
+    }
+
+    /// <summary>The fast path's way of answering: raw bytes on the connection's own transport.</summary>
+    private sealed class Transport(ConnectionContext connection) : UpgradeHandler.ITransport
+    {
+        private readonly FrameOutput _output = OutputOf(connection);
+
+        public System.Net.IPAddress? RemoteAddress => (connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
+
+        public CancellationToken Aborted => connection.ConnectionClosed;
+
+        public async Task RefuseAsync(int status, string title, string detail) =>
+            await _output.SendAsync(WebSocketHandshake.Problem(status, title, detail));
+
+        public async Task<(PipeReader Input, FrameOutput Output, Action Abort)?> SwitchAsync(string key) =>
+            await _output.SendAsync(WebSocketHandshake.SwitchingProtocols(key)) ? (connection.Transport.Input, _output, connection.Abort) : null;
     }
 
     /// <summary>

@@ -13,7 +13,9 @@ namespace BookShelf.Gateway.WebSockets;
 /// thread that fans the events out: no task, queue or buffer per connection while it keeps up. When the socket
 /// has no room, frames wait in a bounded backlog and leave together once there is; a connection whose backlog
 /// fills is closed with <see cref="CloseCodes.TooSlow"/> so it reconnects and resumes, and it never holds up
-/// anyone else. Idle connections hold no buffer (the transport reads with zero-byte reads).
+/// anyone else. Idle connections hold no buffer (the transport reads with zero-byte reads). The frames are read by
+/// <see cref="FrameDecoder"/> (the codec), written by <see cref="SessionOutput"/> (the backlog state machine); its
+/// groups are in <c>WebSocketSession.Groups.cs</c>; this file is the connection's life and the feed's listener.
 /// </summary>
 public sealed partial class WebSocketSession : IFeedListener
 {
@@ -59,19 +61,6 @@ public sealed partial class WebSocketSession : IFeedListener
             {
                 return _out.QueuedFramesLocked;
             }
-        }
-    }
-
-    /// <summary>
-    /// Joins groups before the upgrade is answered, so that once a client sees it succeed it gets every later
-    /// event. With <paramref name="announce"/> false no <c>subscribed</c> frame is sent: the original BookShelf
-    /// client, on a bare URL, gets nothing but post frames. Events wait in the backlog until <see cref="Attach"/>.
-    /// </summary>
-    public async Task JoinAsync(IEnumerable<string> groups, bool announce, CancellationToken cancellationToken)
-    {
-        foreach (var group in groups)
-        {
-            await SubscribeAsync(group, resume: null, announce, cancellationToken);
         }
     }
 
@@ -284,30 +273,6 @@ public sealed partial class WebSocketSession : IFeedListener
         _metrics.Reset();
     }
 
-    /// <summary>Holds the connection's place under the caps until the session leaves.</summary>
-    public void Hold(IDisposable lease) => _lease = lease;
-
-    /// <summary>Leaves every group (when the connection ends, or when it was never upgraded), and gives back its place under the caps.</summary>
-    public async Task LeaveAllAsync()
-    {
-        Interlocked.Exchange(ref _lease, null)?.Dispose();
-        GroupPosition[] all;
-        lock (_lock)
-        {
-            all = _groups;
-            _groups = [];
-        }
-
-        foreach (var position in all)
-        {
-            if (position.Subscription is { } subscription)
-            {
-                await subscription.DisposeAsync();
-                _metrics.Subscription(position.Group, -1);
-            }
-        }
-    }
-
     private static byte[] Control(byte[] json) => WebSocketFrames.Frame(WebSocketFrames.Text, json);
 
     /// <summary>Sends frames now or queues them (see <see cref="SessionOutput"/>). Holds the lock.</summary>
@@ -381,24 +346,6 @@ public sealed partial class WebSocketSession : IFeedListener
         }
     }
 
-    /// <summary>Takes one of the connection's subscription changes for this minute (a sliding window); false when they are used up.</summary>
-    private bool TakeChange()
-    {
-        var now = Environment.TickCount64;
-        while (_changes.Count > 0 && now - _changes.Peek() >= 60_000)
-        {
-            _changes.Dequeue();
-        }
-
-        if (_changes.Count >= _options.SubscriptionChangesPerMinute)
-        {
-            return false;
-        }
-
-        _changes.Enqueue(now);
-        return true;
-    }
-
     private void Send(byte[] json)
     {
         lock (_lock)
@@ -406,125 +353,6 @@ public sealed partial class WebSocketSession : IFeedListener
             SendLocked(Control(json));
         }
     }
-
-    private async Task SubscribeAsync(string group, long? resume, bool announce, CancellationToken cancellationToken)
-    {
-        if (!Groups.IsValid(group))
-        {
-            Send(ControlFrames.Error("unknown_group", $"'{Truncate(group)}' is not a group: use 'site' or 'post-<id>'.", Truncate(group)));
-            return;
-        }
-
-        bool exists;
-        try
-        {
-            exists = await _known.ExistsAsync(group);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogSubscribeFailed(_logger, ex, group);
-            Send(ControlFrames.Error("unavailable", "The group could not be joined right now; try again.", group));
-            return;
-        }
-
-        if (!exists)
-        {
-            Send(ControlFrames.Error("unknown_group", $"There is no post '{group["post-".Length..]}'.", group));
-            return;
-        }
-
-        var position = new GroupPosition(group) { LastSeq = resume ?? 0, Announce = announce };
-        lock (_lock)
-        {
-            if (Find(group) is not null)
-            {
-                SendLocked(Control(ControlFrames.Error("already_subscribed", $"Already subscribed to '{group}'.", group)));
-                return;
-            }
-
-            if (_groups.Length >= _options.MaxSubscriptionsPerConnection)
-            {
-                SendLocked(Control(ControlFrames.Error("too_many_subscriptions", $"At most {_options.MaxSubscriptionsPerConnection} groups per connection.", group)));
-                return;
-            }
-
-            _groups = [.. _groups, position];
-        }
-
-        try
-        {
-            position.Subscription = await _feed.SubscribeAsync(group, resume, this, cancellationToken);
-            _metrics.Subscription(group, 1);
-            if (resume is not null)
-            {
-                _metrics.Resumed();
-            }
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            lock (_lock)
-            {
-                _groups = [.. _groups.Where(p => p != position)];
-            }
-
-            LogSubscribeFailed(_logger, ex, group);
-            Send(ControlFrames.Error("unavailable", "The group could not be joined right now; try again.", group));
-        }
-    }
-
-    private async Task UnsubscribeAsync(string group)
-    {
-        GroupPosition? position;
-        lock (_lock)
-        {
-            position = Find(group);
-            if (position is not null)
-            {
-                _groups = [.. _groups.Where(p => p != position)];
-                SendLocked(Control(ControlFrames.Unsubscribed(group)));
-            }
-        }
-
-        if (position is null)
-        {
-            Send(ControlFrames.Error("not_subscribed", $"Not subscribed to '{Truncate(group)}'.", Truncate(group)));
-            return;
-        }
-
-        if (position.Subscription is { } subscription)
-        {
-            await subscription.DisposeAsync();
-            _metrics.Subscription(group, -1);
-        }
-    }
-
-    private GroupPosition? Find(string group)
-    {
-        foreach (var position in _groups)
-        {
-            if (string.Equals(position.Group, group, StringComparison.Ordinal))
-            {
-                return position;
-            }
-        }
-
-        return null;
-    }
-
-    private static string Truncate(string value) => value.Length <= 64 ? value : value[..64];
-
-    private sealed class GroupPosition(string group)
-    {
-        public string Group { get; } = group;
-
-        public long LastSeq { get; set; }
-
-        public bool Announce { get; init; }
-
-        public IAsyncDisposable? Subscription { get; set; }
-    }
-
-    /// <summary>What reading frames came to: nothing yet, a message of some length, or a close code (-1: the client closed).</summary>
 
     [LoggerMessage(4001, LogLevel.Debug, "WebSocket closed: {Reason}")]
     private static partial void LogClosed(ILogger logger, string reason);
