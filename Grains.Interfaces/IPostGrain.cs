@@ -44,9 +44,10 @@ public interface IPostGrain : IGrainWithIntegerKey
     Task<bool> LikesAsync(string user);
 
     /// <summary>
-    /// Confirms every stored event still waiting for its feed; true when none is left waiting. The outbox
-    /// sweep calls it for posts that nobody else activates.
+    /// For the outbox sweep: reads the post from storage (never trusting this activation's memory), confirms every
+    /// stored event still waiting for its feed, and, in the same turn, removes from the outbox journal those of
+    /// <paramref name="journalKeys"/> that are not waiting any more. True when nothing is left waiting.
     /// </summary>
-    [Alias("Settle")]
-    Task<bool> SettleAsync();
+    [Alias("SettleJournal")]
+    Task<bool> SettleAsync(IReadOnlyList<string> journalKeys);
 }

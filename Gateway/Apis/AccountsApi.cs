@@ -12,11 +12,11 @@ public static class AccountsApi
     /// <summary>Largest body of a sign-up or a token request: a name and a password fit many times over.</summary>
     public const long MaxBodyBytes = 4096;
 
-    /// <summary>Caps the body of the account and token endpoints at <see cref="MaxBodyBytes"/> (413 past it), before it is read.</summary>
+    /// <summary>Caps the body of sign-up, sign-in and token requests (API and pages) at <see cref="MaxBodyBytes"/> (413 past it), before it is read.</summary>
     public static IApplicationBuilder UseAccountBodyLimit(this IApplicationBuilder app) =>
         app.Use((context, next) =>
         {
-            if (HttpMethods.IsPost(context.Request.Method) && (context.Request.Path.Equals("/api/accounts") || context.Request.Path.Equals("/api/tokens"))
+            if (HttpMethods.IsPost(context.Request.Method) && IsAccountPath(context.Request.Path)
                 && context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
             {
                 limit.MaxRequestBodySize = MaxBodyBytes;
@@ -24,6 +24,9 @@ public static class AccountsApi
 
             return next(context);
         });
+
+    private static bool IsAccountPath(PathString path) =>
+        path.Equals("/api/accounts") || path.Equals("/api/tokens") || path.Equals("/signin") || path.Equals("/signup");
 
     /// <summary>Maps the account endpoints.</summary>
     public static IEndpointRouteBuilder MapAccountsApi(this IEndpointRouteBuilder app)

@@ -14,6 +14,9 @@ namespace BookShelf.Gateway.Posts;
 /// </summary>
 public sealed partial class RateLimits : IDisposable
 {
+    /// <summary>How long a count may take before this gateway counts on its own for that request.</summary>
+    private static readonly TimeSpan CountTimeout = TimeSpan.FromMilliseconds(500);
+
     private const string Script = "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n";
 
     private readonly IConnectionMultiplexer _redis;
@@ -72,17 +75,23 @@ public sealed partial class RateLimits : IDisposable
     {
         var window = (long)_options.RateLimitWindow.TotalMilliseconds;
         var current = _time.GetUtcNow().ToUnixTimeMilliseconds() / window;
-        try
+        // Never wait for a Redis that is down (a queued command would wait its whole timeout): count here meanwhile.
+        if (_redis.IsConnected)
         {
-            var count = (long)await _redis.GetDatabase().ScriptEvaluateAsync(Script, [(RedisKey)$"{_prefix}{name}:{current}"], [window]);
-            return count <= limit;
+            try
+            {
+                var count = (long)await _redis.GetDatabase().ScriptEvaluateAsync(Script, [(RedisKey)$"{_prefix}{name}:{current}"], [window])
+                    .WaitAsync(CountTimeout, _time);
+                return count <= limit;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                LogCountingLocally(_logger, ex);
+            }
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
-        {
-            LogCountingLocally(_logger, ex);
-            using var lease = _local.AttemptAcquire((name, limit));
-            return lease.IsAcquired;
-        }
+
+        using var lease = _local.AttemptAcquire((name, limit));
+        return lease.IsAcquired;
     }
 
     [LoggerMessage(5201, LogLevel.Warning, "Rate limits: Redis did not answer; counting on this gateway alone for now")]

@@ -78,7 +78,7 @@ public sealed class FrameDecoder(int maxMessageBytes) : IDisposable
                 return Decoded.Close(CloseCodes.BinaryMessage, "binary messages are not supported");
             }
 
-            if (!header.IsControl && _fragmentLength + header.Length > maxMessageBytes)
+            if (!header.IsControl && header.Length > maxMessageBytes - _fragmentLength)
             {
                 return Decoded.Close(CloseCodes.MessageTooBig, $"messages are limited to {maxMessageBytes} bytes");
             }

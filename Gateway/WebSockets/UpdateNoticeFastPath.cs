@@ -76,13 +76,20 @@ public sealed partial class UpdateNoticeFastPath(ConnectionDelegate next, IServi
             }
         }
 
-        if (request is null || !HostIsAllowed(request.Host, services.GetRequiredService<IConfiguration>()["AllowedHosts"]))
+        if (request is null)
         {
             return default;
         }
 
         try
         {
+            if (!HostIsAllowed(request.Host, services.GetRequiredService<IConfiguration>()["AllowedHosts"]))
+            {
+                // The head is read already: answer as host filtering would, here.
+                await OutputOf(connection).SendAsync(WebSocketHandshake.Problem(StatusCodes.Status400BadRequest, "Bad host", "This host name is not served here (AllowedHosts)."));
+                return new Accepted(true, null, []);
+            }
+
             var accepted = await UpgradeHandler.AcceptAsync(request, new Transport(connection), services);
             return accepted is { } a ? new Accepted(true, a.Session, a.Resumes) : new Accepted(true, null, []);
         }

@@ -17,8 +17,11 @@ public interface IOutboxJournal
     /// <summary>Events marked before <paramref name="markedBefore"/>, oldest first, at most <paramref name="max"/>.</summary>
     Task<IReadOnlyList<PendingEvent>> DueAsync(DateTimeOffset markedBefore, int max);
 
-    /// <summary>Removes entries whose posts have confirmed every stored event.</summary>
+    /// <summary>Removes entries whose events are confirmed (or were never stored).</summary>
     Task RemoveAsync(IReadOnlyList<PendingEvent> entries);
+
+    /// <summary>Moves entries that could not be settled to the back (marked now), so they do not hold up the others.</summary>
+    Task PostponeAsync(IReadOnlyList<PendingEvent> entries);
 }
 
 /// <summary>An entry of the <see cref="IOutboxJournal"/>.</summary>

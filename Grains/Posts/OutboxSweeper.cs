@@ -35,19 +35,22 @@ public sealed partial class OutboxSweeper(
         foreach (var post in due.GroupBy(e => e.PostId))
         {
             cancellationToken.ThrowIfCancellationRequested();
+            var entries = post.ToList();
             try
             {
-                if (await grains.GetGrain<IPostGrain>(post.Key).SettleAsync())
+                // The post removes what it settled itself, in its own turn (see IPostGrain.SettleAsync).
+                if (await grains.GetGrain<IPostGrain>(post.Key).SettleAsync([.. entries.Select(e => e.EventKey)]))
                 {
-                    var entries = post.ToList();
-                    await journal.RemoveAsync(entries);
                     settled += entries.Count;
+                    continue;
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 LogSettleFailed(logger, ex, post.Key);
             }
+
+            await journal.PostponeAsync(entries);
         }
 
         if (settled > 0)

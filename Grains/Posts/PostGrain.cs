@@ -22,6 +22,9 @@ public sealed partial class PostGrain(
     Diagnostics.FeedMetrics metrics,
     ILogger<PostGrain> logger) : Grain, IPostGrain
 {
+    /// <summary>Like requests remembered per user (a retry comes within seconds; a few toggles from other tabs may come between).</summary>
+    private const int RememberedLikeRequests = 8;
+
     private IGrainTimer? _retryTimer;
     private PostComments? _comments;
 
@@ -167,10 +170,11 @@ public sealed partial class PostGrain(
 
         var post = state.State;
         var key = user.ToLowerInvariant();
-        if (post.LikeRequests.TryGetValue(key, out var last) && last.RequestId == requestId)
+        var recent = post.LikeRequests.TryGetValue(key, out var list) ? list : null;
+        if (recent?.Find(r => r.RequestId == requestId) is { } done)
         {
             await DeliverOutboxAsync();
-            return new LikeResult(last.Liked, last.LikeCount);
+            return new LikeResult(done.Liked, done.LikeCount);
         }
 
         var liked = post.Likers.Add(key);
@@ -180,17 +184,24 @@ public sealed partial class PostGrain(
         }
 
         post.LikeChanges++;
-        post.LikeRequests[key] = new LastLike(requestId, liked, post.Likers.Count);
+        var remembered = recent is null ? [] : new List<LastLike>(recent);
+        remembered.Add(new LastLike(requestId, liked, post.Likers.Count));
+        if (remembered.Count > RememberedLikeRequests)
+        {
+            remembered.RemoveAt(0);
+        }
+
+        post.LikeRequests[key] = remembered;
         await StoreAsync(FeedEvent.LikeChanged(Id, post.LikeChanges, user, post.Likers.Count, time.GetUtcNow()), rollback: () =>
         {
             post.LikeChanges--;
-            if (last is null)
+            if (recent is null)
             {
                 post.LikeRequests.Remove(key);
             }
             else
             {
-                post.LikeRequests[key] = last;
+                post.LikeRequests[key] = recent;
             }
 
             if (liked)
@@ -214,7 +225,26 @@ public sealed partial class PostGrain(
     }
 
     /// <inheritdoc />
-    public async Task<bool> SettleAsync()
+    public async Task<bool> SettleAsync(IReadOnlyList<string> journalKeys)
+    {
+        ArgumentNullException.ThrowIfNull(journalKeys);
+        // A stale activation (its silo paused past its death) must not answer from memory: storage decides.
+        await state.ReadStateAsync();
+        _comments = null;
+        var settled = await TryDeliverAsync();
+        var waiting = state.State.Outbox.Select(e => e.Key).ToHashSet(StringComparer.Ordinal);
+        var done = journalKeys.Where(k => !waiting.Contains(k)).ToList();
+        if (done.Count > 0)
+        {
+            // In this turn, so no change of this post can mark one of these keys again in between.
+            await journal.RemoveAsync([.. done.Select(k => new PendingEvent(Id, k))]);
+        }
+
+        return settled;
+    }
+
+    /// <summary>Confirms what waits in the outbox; false (logged) when a feed could not be reached.</summary>
+    private async Task<bool> TryDeliverAsync()
     {
         try
         {
@@ -346,7 +376,7 @@ public sealed partial class PostGrain(
 
     private async Task RetryAsync(CancellationToken cancellationToken)
     {
-        if (state.State.Outbox.Count > 0 && !await SettleAsync())
+        if (state.State.Outbox.Count > 0 && !await TryDeliverAsync())
         {
             return;
         }

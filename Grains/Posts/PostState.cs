@@ -37,8 +37,13 @@ public sealed class PostState
     /// <summary>Comment requests already carried out (request id to comment id): a retried request adds nothing.</summary>
     [Id(9)] public Dictionary<string, long> CommentRequests { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>Each user's last like request and its answer (lower-cased name): a retried toggle does not toggle back.</summary>
-    [Id(10)] public Dictionary<string, LastLike> LikeRequests { get; set; } = new(StringComparer.Ordinal);
+    // Id 10 is retired (earlier: each user's one last like request).
+
+    /// <summary>
+    /// Each user's last few like requests and their answers (lower-cased name, newest last): a retried toggle does
+    /// not toggle again, even after the same user toggled from another tab meanwhile.
+    /// </summary>
+    [Id(12)] public Dictionary<string, List<LastLike>> LikeRequests { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>A user's last like request and what it answered.</summary>

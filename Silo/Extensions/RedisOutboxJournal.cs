@@ -48,5 +48,14 @@ public sealed class RedisOutboxJournal(IConnectionMultiplexer redis, string serv
         return entries.Count == 0 ? Task.CompletedTask : Db.SortedSetRemoveAsync(_key, [.. entries.Select(e => (RedisValue)Member(e.PostId, e.EventKey))]);
     }
 
+    /// <inheritdoc />
+    public Task PostponeAsync(IReadOnlyList<PendingEvent> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        return entries.Count == 0 ? Task.CompletedTask
+            : Db.SortedSetAddAsync(_key, [.. entries.Select(e => new SortedSetEntry(Member(e.PostId, e.EventKey), now))], SortedSetWhen.Exists);
+    }
+
     private static string Member(long postId, string eventKey) => string.Create(CultureInfo.InvariantCulture, $"{postId}|{eventKey}");
 }

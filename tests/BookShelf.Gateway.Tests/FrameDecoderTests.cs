@@ -111,6 +111,7 @@ public sealed class FrameDecoderTests
     [InlineData("binary", 1003)]
     [InlineData("not utf-8", 1007)]
     [InlineData("too big", 1009)]
+    [InlineData("huge continuation", 1009)]
     [InlineData("close of 1 byte", 1002)]
     [InlineData("close code 1005", 1002)]
     [InlineData("close reason not utf-8", 1002)]
@@ -132,6 +133,8 @@ public sealed class FrameDecoderTests
             "binary" => Frame(0x2, [1, 2]),
             "not utf-8" => Frame(0x1, [0xC3, 0x28]),
             "too big" => [.. Frame(0x1, new byte[200], fin: false), .. Frame(0x0, new byte[100])],
+            // A continuation declaring 2^63 - 1 bytes after a fragment: the sum must not wrap past the limit check.
+            "huge continuation" => [.. Frame(0x1, "a"u8.ToArray(), fin: false), 0x00, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0],
             "close of 1 byte" => Frame(0x8, [3]),
             "close code 1005" => Frame(0x8, [0x03, 0xED]),
             "close reason not utf-8" => Frame(0x8, [0x03, 0xE8, 0xFF]),

@@ -82,6 +82,23 @@ public sealed class HandshakeAbuseTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task HostOutsideAllowedHostsIsRefusedOnTheFastPathToo()
+    {
+        var strict = await fixture.System.StartGatewayAsync(extraArguments: ["--AllowedHosts", "bookshelf.example;127.0.0.1"]);
+        try
+        {
+            var refused = await HandshakeAsync($"GET /ws/update_notice/ HTTP/1.1\r\nHost: elsewhere.example\r\n{UpgradeHeaders()}\r\n", strict.HttpPort);
+            Assert.StartsWith("HTTP/1.1 400", refused, StringComparison.Ordinal);
+            var allowed = await HandshakeAsync($"GET /ws/update_notice/ HTTP/1.1\r\nHost: bookshelf.example\r\n{UpgradeHeaders()}\r\n", strict.HttpPort);
+            Assert.StartsWith("HTTP/1.1 101", allowed, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await strict.Process.StopAsync(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    [Fact]
     public async Task FiveHundredHeadersGet431NotAnUpgrade()
     {
         var extra = string.Concat(Enumerable.Range(0, 500).Select(i => $"X-Filler-{i}: x\r\n"));
@@ -125,10 +142,10 @@ public sealed class HandshakeAbuseTests(GatewayFixture fixture)
     private static string UpgradeHeaders() =>
         $"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {Convert.ToBase64String(Guid.NewGuid().ToByteArray())}\r\n";
 
-    private async Task<string> HandshakeAsync(string request)
+    private async Task<string> HandshakeAsync(string request, int? port = null)
     {
         using var client = new TcpClient();
-        await client.ConnectAsync(IPAddress.Loopback, fixture.Gateway.HttpPort, TestContext.Current.CancellationToken);
+        await client.ConnectAsync(IPAddress.Loopback, port ?? fixture.Gateway.HttpPort, TestContext.Current.CancellationToken);
         var stream = client.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes(request), TestContext.Current.CancellationToken);
         var buffer = new byte[8192];

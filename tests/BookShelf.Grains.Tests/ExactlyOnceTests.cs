@@ -105,6 +105,28 @@ public sealed class ExactlyOnceTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task SettlingReadsStorageNotAStaleActivation()
+    {
+        // The activation saw the post before another activation (on a silo thought dead) stored a comment with its
+        // event: settling must find that event in storage, deliver it, and only then let the journal forget it.
+        var post = await fixture.CreatePostAsync("stale settle");
+        var grain = fixture.Grains.GetGrain<IPostGrain>(post.Id);
+        Assert.NotNull(await grain.GetAsync());
+        var stored = ReadPost(post.Id);
+        var comment = new CommentDetails(1, post.Id, "bob", "stored elsewhere", DateTimeOffset.UtcNow);
+        stored.Comments.Add(comment);
+        stored.Outbox.Add(FeedEvent.CommentAdded(post.Id, 1, "bob", comment.Text, 0, comment.CreatedAt));
+        WritePost(post.Id, stored);
+        fixture.Journal.Add(post.Id, "comment:" + post.Id + ":1", DateTimeOffset.UtcNow);
+
+        Assert.True(await grain.SettleAsync([$"comment:{post.Id}:1", "comment:never-stored"]));
+
+        Assert.Equal(1, (await fixture.Grains.GetGrain<IUpdaterGrain>(Groups.ForPost(post.Id)).GetStatsAsync()).LastSeq);
+        Assert.DoesNotContain(fixture.Journal.Pending, p => p.PostId == post.Id);
+        Assert.Empty(ReadPost(post.Id).Outbox);
+    }
+
+    [Fact]
     public async Task JournalHoldsNothingForPostsWhoseEventsWereConfirmed()
     {
         var post = await fixture.CreatePostAsync("settled");

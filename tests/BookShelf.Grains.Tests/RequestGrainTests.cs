@@ -57,6 +57,18 @@ public sealed class RequestGrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task RetriedToggleAfterAnotherTabsToggleStillDoesNotToggleAgain()
+    {
+        var post = await fixture.CreatePostAsync("two tabs");
+        var grain = fixture.Grains.GetGrain<IPostGrain>(post.Id);
+        Assert.Equal(new LikeResult(true, 1), await grain.ToggleLikeAsync("bob", "req:tab-a"));
+        Assert.Equal(new LikeResult(false, 0), await grain.ToggleLikeAsync("bob", "req:tab-b"));
+        // Tab A's call timed out and the gateway retries it: the first answer again, nothing toggled.
+        Assert.Equal(new LikeResult(true, 1), await grain.ToggleLikeAsync("bob", "req:tab-a"));
+        Assert.False(await grain.LikesAsync("bob"));
+    }
+
+    [Fact]
     public async Task RetriedCommentWithTheSameRequestIdAddsNothing()
     {
         var post = await fixture.CreatePostAsync("one comment");

@@ -58,6 +58,21 @@ public sealed class SharedOutboxJournal(TimeProvider time) : IOutboxJournal
     }
 
     /// <inheritdoc />
+    public Task PostponeAsync(IReadOnlyList<PendingEvent> entries)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        lock (_pending)
+        {
+            foreach (var entry in entries.Where(_pending.ContainsKey))
+            {
+                _pending[entry] = time.GetUtcNow();
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
     public Task RemoveAsync(IReadOnlyList<PendingEvent> entries)
     {
         ArgumentNullException.ThrowIfNull(entries);
