@@ -46,7 +46,7 @@ public static class AccountsApi
             return TypedResults.ValidationProblem(errors);
         }
 
-        if (!await limits.TrySignUpAsync(context.Connection.RemoteIpAddress?.ToString()))
+        if (!await limits.TrySignUpAsync(ClientAddress.KeyOf(context.Connection.RemoteIpAddress)))
         {
             return TooMany(context, limits);
         }
@@ -64,7 +64,7 @@ public static class AccountsApi
     {
         // Only a well-formed name becomes a limiter key: a made-up 8 MiB "name" must not become one.
         var limitedName = AccountService.IsValidUserName(request.Username) ? request.Username : null;
-        if (!await limits.TrySignInAsync(limitedName, context.Connection.RemoteIpAddress?.ToString()))
+        if (!await limits.TrySignInAsync(limitedName, ClientAddress.KeyOf(context.Connection.RemoteIpAddress)))
         {
             return TooMany(context, limits);
         }

@@ -81,7 +81,7 @@ public static class PostsApi
             return KeyProblem(keyError!);
         }
 
-        if (!await limits.TryWriteAsync(user.Identity!.Name, context.Connection.RemoteIpAddress?.ToString()))
+        if (!await limits.TryWriteAsync(user.Identity!.Name, ClientAddress.KeyOf(context.Connection.RemoteIpAddress)))
         {
             return AccountsApi.TooMany(context, limits);
         }
@@ -104,7 +104,7 @@ public static class PostsApi
             return KeyProblem(keyError!);
         }
 
-        if (!await limits.TryWriteAsync(user.Identity!.Name, context.Connection.RemoteIpAddress?.ToString()))
+        if (!await limits.TryWriteAsync(user.Identity!.Name, ClientAddress.KeyOf(context.Connection.RemoteIpAddress)))
         {
             return AccountsApi.TooMany(context, limits);
         }
@@ -124,7 +124,7 @@ public static class PostsApi
             return KeyProblem(keyError!);
         }
 
-        if (!await limits.TryWriteAsync(user.Identity!.Name, context.Connection.RemoteIpAddress?.ToString()))
+        if (!await limits.TryWriteAsync(user.Identity!.Name, ClientAddress.KeyOf(context.Connection.RemoteIpAddress)))
         {
             return AccountsApi.TooMany(context, limits);
         }

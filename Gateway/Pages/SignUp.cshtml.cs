@@ -32,7 +32,7 @@ public sealed class SignUpModel(AccountService accounts, RateLimits limits) : Pa
             Errors[field] = messages[0];
         }
 
-        if (Errors.Count == 0 && !await limits.TrySignUpAsync(HttpContext.Connection.RemoteIpAddress?.ToString()))
+        if (Errors.Count == 0 && !await limits.TrySignUpAsync(ClientAddress.KeyOf(HttpContext.Connection.RemoteIpAddress)))
         {
             Response.StatusCode = StatusCodes.Status429TooManyRequests;
             Errors["username"] = "Too many sign-ups from here. Wait a minute and try again.";

@@ -30,7 +30,7 @@ public sealed class ConnectionCaps(IOptions<GatewayOptions> options)
     /// <summary>A lease for one more connection from <paramref name="address"/>, or null with the status to refuse it with.</summary>
     public Lease? TryAcquire(IPAddress? address, out int refusal)
     {
-        var key = address?.IsIPv4MappedToIPv6 == true ? address.MapToIPv4().ToString() : address?.ToString() ?? "unknown";
+        var key = Posts.ClientAddress.KeyOf(address);
         var settings = options.Value;
         lock (_lock)
         {

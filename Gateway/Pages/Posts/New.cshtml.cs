@@ -49,7 +49,7 @@ public sealed class NewModel(PostService posts, RateLimits limits) : PageModel
             return Page();
         }
 
-        if (!await limits.TryWriteAsync(User.Identity!.Name, HttpContext.Connection.RemoteIpAddress?.ToString()))
+        if (!await limits.TryWriteAsync(User.Identity!.Name, ClientAddress.KeyOf(HttpContext.Connection.RemoteIpAddress)))
         {
             return StatusCode(StatusCodes.Status429TooManyRequests);
         }

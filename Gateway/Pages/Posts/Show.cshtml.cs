@@ -40,7 +40,7 @@ public sealed class ShowModel(PostService posts, RateLimits limits) : PageModel
             return Challenge();
         }
 
-        if (!await limits.TryWriteAsync(User.Identity!.Name, HttpContext.Connection.RemoteIpAddress?.ToString()))
+        if (!await limits.TryWriteAsync(User.Identity!.Name, ClientAddress.KeyOf(HttpContext.Connection.RemoteIpAddress)))
         {
             return StatusCode(StatusCodes.Status429TooManyRequests);
         }
@@ -64,7 +64,7 @@ public sealed class ShowModel(PostService posts, RateLimits limits) : PageModel
             return await LoadAsync() ? Page() : NotFound();
         }
 
-        if (!await limits.TryWriteAsync(User.Identity!.Name, HttpContext.Connection.RemoteIpAddress?.ToString()))
+        if (!await limits.TryWriteAsync(User.Identity!.Name, ClientAddress.KeyOf(HttpContext.Connection.RemoteIpAddress)))
         {
             return StatusCode(StatusCodes.Status429TooManyRequests);
         }
