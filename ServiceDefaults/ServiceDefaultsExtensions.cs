@@ -26,6 +26,10 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
+    /// <summary>Whether a request from <paramref name="remote"/> may read <c>/metrics</c>: this machine always, others only when allowed.</summary>
+    public static bool MetricsAllowed(System.Net.IPAddress? remote, bool allowRemote) =>
+        allowRemote || remote is null || System.Net.IPAddress.IsLoopback(remote);
+
     /// <summary>
     /// Maps <c>/healthz</c> (alive), <c>/readyz</c> (the checks tagged ready) and <c>/metrics</c> (Prometheus).
     /// <c>/metrics</c> answers only requests from this machine (loopback) unless <c>Metrics:AllowRemote</c> is true:
@@ -39,8 +43,7 @@ public static class ServiceDefaultsExtensions
         var allowRemote = app.Configuration.GetValue("Metrics:AllowRemote", false);
         app.Use((context, next) =>
         {
-            if (!allowRemote && context.Request.Path.StartsWithSegments("/metrics")
-                && context.Connection.RemoteIpAddress is { } address && !System.Net.IPAddress.IsLoopback(address))
+            if (context.Request.Path.StartsWithSegments("/metrics") && !MetricsAllowed(context.Connection.RemoteIpAddress, allowRemote))
             {
                 context.Response.StatusCode = 403;
                 return Task.CompletedTask;

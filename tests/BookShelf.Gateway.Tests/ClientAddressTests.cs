@@ -15,3 +15,16 @@ public sealed class ClientAddressTests
         Assert.Equal("unknown", ClientAddress.KeyOf(null));
     }
 }
+
+/// <summary>Who may read <c>/metrics</c>.</summary>
+public sealed class MetricsAccessTests
+{
+    [Fact]
+    public void MetricsAreForThisMachineUnlessAllowed()
+    {
+        Assert.True(BookShelf.ServiceDefaults.ServiceDefaultsExtensions.MetricsAllowed(IPAddress.Loopback, allowRemote: false));
+        Assert.True(BookShelf.ServiceDefaults.ServiceDefaultsExtensions.MetricsAllowed(IPAddress.Parse("127.0.0.9"), allowRemote: false));
+        Assert.False(BookShelf.ServiceDefaults.ServiceDefaultsExtensions.MetricsAllowed(IPAddress.Parse("203.0.113.7"), allowRemote: false));
+        Assert.True(BookShelf.ServiceDefaults.ServiceDefaultsExtensions.MetricsAllowed(IPAddress.Parse("203.0.113.7"), allowRemote: true));
+    }
+}
