@@ -1,10 +1,9 @@
 using System.Net.Http.Json;
-using System.Text.RegularExpressions;
 
 namespace BookShelf.Gateway.Tests;
 
 [Collection(GatewayCollection.Name)]
-public sealed partial class PagesTests(GatewayFixture fixture)
+public sealed class PagesTests(GatewayFixture fixture)
 {
     [Fact]
     public async Task NewPostFormRedirectsAnonymousVisitorsToSignIn()
@@ -26,7 +25,7 @@ public sealed partial class PagesTests(GatewayFixture fixture)
             using var refused = await http.PostAsync(new Uri("/posts/new", UriKind.Relative), forged, TestContext.Current.CancellationToken);
             Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
 
-            var token = await TokenAsync(http, "/posts/new");
+            var token = await Antiforgery.TokenAsync(http, "/posts/new", TestContext.Current.CancellationToken);
             var real = new FormUrlEncodedContent(new Dictionary<string, string> { ["Title"] = "Через форму <script>x</script>", ["Body"] = "with token", ["__RequestVerificationToken"] = token });
             using var created = await http.PostAsync(new Uri("/posts/new", UriKind.Relative), real, TestContext.Current.CancellationToken);
             Assert.Equal(HttpStatusCode.Redirect, created.StatusCode);
@@ -99,19 +98,10 @@ public sealed partial class PagesTests(GatewayFixture fixture)
         using var api = new ApiClient(fixture.Gateway.BaseAddress);
         var user = await api.SignUpAndSignInAsync();
         var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = true }) { BaseAddress = fixture.Gateway.BaseAddress };
-        var token = await TokenAsync(http, "/signin");
+        var token = await Antiforgery.TokenAsync(http, "/signin", TestContext.Current.CancellationToken);
         var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["Username"] = user, ["Password"] = "correct horse battery", ["__RequestVerificationToken"] = token });
         using var signedIn = await http.PostAsync(new Uri("/signin", UriKind.Relative), form, TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
         return (http, user);
     }
-
-    private static async Task<string> TokenAsync(HttpClient http, string path)
-    {
-        var html = await http.GetStringAsync(new Uri(path, UriKind.Relative), TestContext.Current.CancellationToken);
-        return AntiforgeryField().Match(html).Groups[1].Value;
-    }
-
-    [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
-    private static partial Regex AntiforgeryField();
 }

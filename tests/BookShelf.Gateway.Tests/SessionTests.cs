@@ -1,12 +1,11 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.RegularExpressions;
 
 namespace BookShelf.Gateway.Tests;
 
 /// <summary>Signing out and revoking a token end them everywhere; behind a known proxy the client is who the proxy says.</summary>
 [Collection(GatewayCollection.Name)]
-public sealed partial class SessionTests(GatewayFixture fixture)
+public sealed class SessionTests(GatewayFixture fixture)
 {
     private const string Password = "correct horse battery";
 
@@ -17,7 +16,7 @@ public sealed partial class SessionTests(GatewayFixture fixture)
         var user = await api.SignUpAndSignInAsync();
         var cookies = new CookieContainer();
         using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = cookies }) { BaseAddress = fixture.Gateway.BaseAddress };
-        var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["Username"] = user, ["Password"] = Password, ["__RequestVerificationToken"] = await TokenAsync(browser, "/signin") });
+        var form = new FormUrlEncodedContent(new Dictionary<string, string> { ["Username"] = user, ["Password"] = Password, ["__RequestVerificationToken"] = await Antiforgery.TokenAsync(browser, "/signin", TestContext.Current.CancellationToken) });
         using (var signedIn = await browser.PostAsync(new Uri("/signin", UriKind.Relative), form, TestContext.Current.CancellationToken))
         {
             Assert.Equal(HttpStatusCode.Redirect, signedIn.StatusCode);
@@ -26,7 +25,7 @@ public sealed partial class SessionTests(GatewayFixture fixture)
         var cookie = cookies.GetCookies(fixture.Gateway.BaseAddress)["bookshelf"]!.Value;
         Assert.Equal(HttpStatusCode.OK, await NewPostPageAsync(fixture.OtherGateway, cookie));
 
-        using (var signedOut = await browser.PostAsync(new Uri("/signout", UriKind.Relative), new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = await TokenAsync(browser, "/signout") }), TestContext.Current.CancellationToken))
+        using (var signedOut = await browser.PostAsync(new Uri("/signout", UriKind.Relative), new FormUrlEncodedContent(new Dictionary<string, string> { ["__RequestVerificationToken"] = await Antiforgery.TokenAsync(browser, "/signout", TestContext.Current.CancellationToken) }), TestContext.Current.CancellationToken))
         {
             Assert.Equal(HttpStatusCode.Redirect, signedOut.StatusCode);
         }
@@ -84,7 +83,7 @@ public sealed partial class SessionTests(GatewayFixture fixture)
             form.Headers.Add("X-Forwarded-For", "198.51.100.10");
             using var page = await http.SendAsync(form, TestContext.Current.CancellationToken);
             var antiforgeryCookie = page.Headers.GetValues("Set-Cookie").First(c => c.StartsWith(".AspNetCore.Antiforgery", StringComparison.Ordinal)).Split(';')[0];
-            var token = AntiforgeryField().Match(await page.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).Groups[1].Value;
+            var token = Antiforgery.TokenIn(await page.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
             var user = "s" + Guid.NewGuid().ToString("N")[..10];
             using (var created = await api.PostJsonAsync("/api/accounts", new { username = user, password = Password }))
             {
@@ -117,13 +116,4 @@ public sealed partial class SessionTests(GatewayFixture fixture)
         using var response = await http.SendAsync(request, TestContext.Current.CancellationToken);
         return response.StatusCode;
     }
-
-    private static async Task<string> TokenAsync(HttpClient http, string path)
-    {
-        var html = await http.GetStringAsync(new Uri(path, UriKind.Relative), TestContext.Current.CancellationToken);
-        return AntiforgeryField().Match(html).Groups[1].Value;
-    }
-
-    [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
-    private static partial Regex AntiforgeryField();
 }
