@@ -19,8 +19,17 @@ public sealed partial class UpdaterGrain(
     Diagnostics.FeedMetrics metrics,
     ILogger<UpdaterGrain> logger) : Grain, IUpdaterGrain
 {
+    /// <summary>
+    /// How long an activation may go without touching storage before it reads its head again. A silo paused past
+    /// its death declaration (several seconds) keeps its activations until it learns so, while another silo
+    /// serves the group: when the paused one runs again, its first call finds it idle that long and reads the
+    /// truth instead of answering (reads, lease renewals, appends) from a stale memory.
+    /// </summary>
+    private const long FreshForMilliseconds = 1000;
+
     private readonly FeedOptions _options = options.Value;
-    private readonly AppendedKeys _keys = new(options.Value.CachedIndexBuckets);
+    private AppendedKeys _keys = new(options.Value.CachedIndexBuckets);
+    private long _storageTouched = Environment.TickCount64;
     private readonly GatewayLeases<IGatewayObserver> _leases = new(time, options.Value.LeaseDuration);
     private FeedReader _reader = null!;
     private string _group = "";
@@ -44,6 +53,7 @@ public sealed partial class UpdaterGrain(
     public async Task<long> AppendAsync(FeedEvent feedEvent)
     {
         ArgumentNullException.ThrowIfNull(feedEvent);
+        await RefreshIfIdleAsync();
         var known = _keys.Find(feedEvent.Key);
         if (known.State == KeyState.NeedsBucket)
         {
@@ -63,6 +73,7 @@ public sealed partial class UpdaterGrain(
         try
         {
             await state.WriteStateAsync();
+            _storageTouched = Environment.TickCount64;
         }
         catch (Exception ex)
         {
@@ -83,15 +94,16 @@ public sealed partial class UpdaterGrain(
     }
 
     /// <inheritdoc />
-    public Task<long> SubscribeAsync(IGatewayObserver observer)
+    public async Task<long> SubscribeAsync(IGatewayObserver observer)
     {
         ArgumentNullException.ThrowIfNull(observer);
+        await RefreshIfIdleAsync();
         if (_leases.Renew(observer))
         {
             LogSubscribed(logger, _group, _leases.Count);
         }
 
-        return Task.FromResult(state.State.LastSeq);
+        return state.State.LastSeq;
     }
 
     /// <inheritdoc />
@@ -107,21 +119,44 @@ public sealed partial class UpdaterGrain(
     }
 
     /// <inheritdoc />
-    public Task<FeedStats> GetStatsAsync()
+    public async Task<FeedStats> GetStatsAsync()
     {
+        await RefreshIfIdleAsync();
         DropExpiredLeases();
-        return Task.FromResult(new FeedStats(state.State.LastSeq, _leases.Count));
+        return new FeedStats(state.State.LastSeq, _leases.Count);
     }
 
     /// <inheritdoc />
-    public Task<FeedRead> ReadAsync(long afterSeq, int max)
+    public async Task<FeedRead> ReadAsync(long afterSeq, int max)
     {
+        await RefreshIfIdleAsync();
         metrics.Read(_group);
-        return _reader.ReadAfterAsync(state.State, afterSeq, max);
+        return await _reader.ReadAfterAsync(state.State, afterSeq, max);
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<FeedEvent>> ReadLatestAsync(long beforeSeq, int max) => _reader.ReadLatestAsync(state.State, beforeSeq, max);
+    public async Task<IReadOnlyList<FeedEvent>> ReadLatestAsync(long beforeSeq, int max)
+    {
+        await RefreshIfIdleAsync();
+        return await _reader.ReadLatestAsync(state.State, beforeSeq, max);
+    }
+
+    /// <summary>
+    /// Reads the head again when this activation has not touched storage for <see cref="FreshForMilliseconds"/>,
+    /// forgetting the keys it held (another activation may have appended and sealed meanwhile).
+    /// </summary>
+    private async Task RefreshIfIdleAsync()
+    {
+        if (Environment.TickCount64 - _storageTouched < FreshForMilliseconds)
+        {
+            return;
+        }
+
+        await state.ReadStateAsync();
+        _storageTouched = Environment.TickCount64;
+        _keys = new AppendedKeys(_options.CachedIndexBuckets);
+        _keys.ResetTail(state.State.Tail);
+    }
 
     private string PageKey(long page) => $"{_group}/{page}";
 
@@ -152,6 +187,7 @@ public sealed partial class UpdaterGrain(
             try
             {
                 await state.WriteStateAsync();
+                _storageTouched = Environment.TickCount64;
             }
             catch
             {

@@ -127,6 +127,31 @@ public sealed class ExactlyOnceTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task IdleUpdaterReadsItsHeadAgainBeforeAnswering()
+    {
+        // What a duplicate activation on a silo paused past its death sees when it runs again: storage moved on
+        // (another activation appended) while its memory did not. It must answer from storage, and not append a
+        // copy of what the other one appended.
+        var postId = Random.Shared.NextInt64(12_000_000_000, 13_000_000_000);
+        var updater = fixture.Grains.GetGrain<IUpdaterGrain>(Groups.ForPost(postId));
+        for (var n = 1; n <= 3; n++)
+        {
+            await updater.AppendAsync(FeedEvent.CommentAdded(postId, n, "bob", $"comment {n}", 0, DateTimeOffset.UtcNow));
+        }
+
+        var key = $"feed|{updater.GetGrainId()}";
+        var head = Serializer.Deserialize<Feed.FeedState>(fixture.Store[key].Data)!;
+        var elsewhere = head.Stamp(FeedEvent.CommentAdded(postId, 4, "carol", "appended elsewhere", 0, DateTimeOffset.UtcNow), Groups.ForPost(postId));
+        var entry = fixture.Store[key];
+        Assert.True(fixture.Store.TryUpdate(key, (Serializer.SerializeToArray(head), Guid.NewGuid().ToString("N")), entry));
+
+        await Poll.UntilAsync(async () => (await updater.GetStatsAsync()).LastSeq == 4, Generous, "the idle updater to read its head again", cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(4, await updater.AppendAsync(elsewhere with { Seq = 0 }));
+        Assert.Equal(5, await updater.AppendAsync(FeedEvent.CommentAdded(postId, 5, "bob", "next", 0, DateTimeOffset.UtcNow)));
+        Assert.Equal(5, (await updater.ReadLatestAsync(0, 10)).Select(e => e.Key).Distinct(StringComparer.Ordinal).Count());
+    }
+
+    [Fact]
     public async Task JournalHoldsNothingForPostsWhoseEventsWereConfirmed()
     {
         var post = await fixture.CreatePostAsync("settled");
