@@ -62,9 +62,7 @@ public static class AccountsApi
     /// <summary>Issues a bearer token: 201, 401 for wrong credentials, 429 when sign-in attempts are used up.</summary>
     public static async Task<Results<Created<TokenResponse>, ProblemHttpResult>> CreateTokenAsync(CredentialsRequest request, AccountService accounts, RateLimits limits, IOptions<GatewayOptions> options, HttpContext context)
     {
-        // Only a well-formed name becomes a limiter key: a made-up 8 MiB "name" must not become one.
-        var limitedName = AccountService.IsValidUserName(request.Username) ? request.Username : null;
-        if (!await limits.TrySignInAsync(limitedName, ClientAddress.KeyOf(context.Connection.RemoteIpAddress)))
+        if (!await limits.TrySignInAsync(request.Username, ClientAddress.KeyOf(context.Connection.RemoteIpAddress)))
         {
             return TooMany(context, limits);
         }

@@ -43,7 +43,7 @@ public sealed class SignInModel(AccountService accounts, RateLimits limits) : Pa
     /// <summary>Checks the password and signs in.</summary>
     public async Task<IActionResult> OnPostAsync()
     {
-        if (!await limits.TrySignInAsync(AccountService.IsValidUserName(Username) ? Username : null, ClientAddress.KeyOf(HttpContext.Connection.RemoteIpAddress)))
+        if (!await limits.TrySignInAsync(Username, ClientAddress.KeyOf(HttpContext.Connection.RemoteIpAddress)))
         {
             Error = "Too many attempts. Wait a minute and try again.";
             Response.StatusCode = StatusCodes.Status429TooManyRequests;

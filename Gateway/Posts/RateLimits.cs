@@ -50,7 +50,8 @@ public sealed partial class RateLimits : IDisposable
     /// </summary>
     public async Task<bool> TrySignInAsync(string? user, string? address)
     {
-        var name = (user ?? "").ToLowerInvariant();
+        // Only a well-formed name becomes part of a key: a made-up 4 KiB "name" shares the key of every malformed one.
+        var name = Accounts.AccountService.IsValidUserName(user) ? user!.ToLowerInvariant() : "";
         return await TakeAsync("signin:a:" + Address(address), _options.SignInPermitLimitPerAddress)
             && await TakeAsync($"signin:u:{name}|{Address(address)}", _options.SignInPermitLimit)
             && await TakeAsync("signin:e:" + name, _options.SignInPermitLimitPerUserEverywhere);

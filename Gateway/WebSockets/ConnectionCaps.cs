@@ -15,18 +15,6 @@ public sealed class ConnectionCaps(IOptions<GatewayOptions> options)
     private readonly Lock _lock = new();
     private int _total;
 
-    /// <summary>Connections held now.</summary>
-    public int Count
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _total;
-            }
-        }
-    }
-
     /// <summary>A lease for one more connection from <paramref name="address"/>, or null with the status to refuse it with.</summary>
     public Lease? TryAcquire(IPAddress? address, out int refusal)
     {

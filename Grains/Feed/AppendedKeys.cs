@@ -38,9 +38,6 @@ internal sealed class AppendedKeys(int cachedBuckets)
     private readonly Dictionary<string, Dictionary<string, long>> _buckets = new(StringComparer.Ordinal);
     private readonly Queue<string> _bucketOrder = new();
 
-    /// <summary>Index buckets held in memory now.</summary>
-    public int CachedBuckets => _buckets.Count;
-
     /// <summary>
     /// The index bucket of a key: its source (the key without its last segment) and its number divided by
     /// <see cref="BucketSpan"/>, e.g. <c>post/482</c> for <c>post:123456</c>, <c>comment:7/0</c> for
@@ -111,9 +108,6 @@ internal sealed class AppendedKeys(int cachedBuckets)
 
     /// <summary>Records an event stored in the tail.</summary>
     public void Appended(FeedEvent stamped) => _tail[stamped.Key] = stamped.Seq;
-
-    /// <summary>Undoes <see cref="Appended"/> for an event whose write failed.</summary>
-    public void Unappended(FeedEvent stamped) => _tail.Remove(stamped.Key);
 
     /// <summary>Records that a page's keys are in the index (its buckets are written); cached buckets take them.</summary>
     public void Indexed(IEnumerable<FeedEvent> page)

@@ -53,17 +53,6 @@ public sealed class FeedRulesTests
     }
 
     [Fact]
-    public void AFailedAppendIsForgotten()
-    {
-        var keys = new AppendedKeys(cachedBuckets: 4);
-        keys.AddBucket("post/0", new Dictionary<string, long>());
-        var e = FeedEvent.PostCreated(3, "t", "a", DateTimeOffset.UnixEpoch) with { Seq = 1 };
-        keys.Appended(e);
-        keys.Unappended(e);
-        Assert.Equal(KeyState.New, keys.Find(e.Key).State);
-    }
-
-    [Fact]
     public void SealedPageIsIndexedByBucket()
     {
         var page = new[] { 1L, 2, 300, 301 }.Select((id, i) => FeedEvent.PostCreated(id, "t", "a", DateTimeOffset.UnixEpoch) with { Seq = i + 1 }).ToList();
