@@ -17,6 +17,14 @@ public interface IUpdaterGrain : IGrainWithStringKey
     Task<long> AppendAsync(FeedEvent feedEvent);
 
     /// <summary>
+    /// Appends several events of this group in one storage write (group commit), each unless its key is already
+    /// in the feed; returns their seqs in the same order. Returns once all are stored; throws, having stored
+    /// none, when the write fails.
+    /// </summary>
+    [Alias("AppendBatch")]
+    Task<IReadOnlyList<long>> AppendBatchAsync(IReadOnlyList<FeedEvent> events);
+
+    /// <summary>
     /// Subscribes a gateway node, or renews its lease. Returns the group's last seq: every later event is
     /// pushed to the observer while the lease lasts.
     /// </summary>

@@ -30,10 +30,10 @@ public sealed class FeedState
         return stamped;
     }
 
-    /// <summary>Undoes the last <see cref="Stamp"/> (its write failed).</summary>
-    public void Unstamp()
+    /// <summary>Undoes the last <paramref name="count"/> <see cref="Stamp"/>s (their write failed).</summary>
+    public void Unstamp(int count = 1)
     {
-        Tail.RemoveAt(Tail.Count - 1);
-        LastSeq--;
+        Tail.RemoveRange(Tail.Count - count, count);
+        LastSeq -= count;
     }
 }

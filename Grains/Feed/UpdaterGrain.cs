@@ -7,9 +7,10 @@ namespace BookShelf.Grains.Feed;
 /// <see cref="AppendedKeys"/> (exact idempotency), <see cref="FeedState"/> (sequencing),
 /// <see cref="FeedReader"/> (pages) and <see cref="GatewayLeases{T}"/> (subscriptions).
 /// Events arrive from the post-event stream and, as the confirmation that cannot be lost, straight from the
-/// post that raised them; both are appended once, whatever arrives first and however late a copy comes. Each
-/// new event gets the group's next seq, is stored, and only then is pushed with one one-way call per
-/// subscribed gateway node, so a slow or dead gateway never holds up the others.
+/// post that raised them, batched per silo by the <see cref="FeedAppender"/>; both are appended once, whatever
+/// arrives first and however late a copy comes. Each new event gets the group's next seq; a batch is stored in
+/// one write, and only then is pushed with one one-way call per subscribed gateway node, so a slow or dead
+/// gateway never holds up the others.
 /// </summary>
 [ImplicitStreamSubscription(StorageNames.StreamNamespace)]
 public sealed partial class UpdaterGrain(
@@ -53,23 +54,48 @@ public sealed partial class UpdaterGrain(
     public async Task<long> AppendAsync(FeedEvent feedEvent)
     {
         ArgumentNullException.ThrowIfNull(feedEvent);
+        return (await AppendBatchAsync([feedEvent]))[0];
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<long>> AppendBatchAsync(IReadOnlyList<FeedEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
         await RefreshIfIdleAsync();
-        var known = _keys.Find(feedEvent.Key);
-        if (known.State == KeyState.NeedsBucket)
-        {
-            _keys.AddBucket(known.Bucket!, await GrainFactory.GetGrain<IFeedIndexGrain>(IndexKey(known.Bucket!)).ReadAsync());
-            known = _keys.Find(feedEvent.Key);
-        }
-
-        switch (known.State)
-        {
-            case KeyState.InTail or KeyState.Sealed:
-                metrics.Repeated(_group);
-                return known.Seq;
-        }
-
+        var seqs = new long[events.Count];
         var head = state.State;
-        var stamped = head.Stamp(feedEvent, _group);
+        var stamped = new List<FeedEvent>();
+        Dictionary<string, long>? inBatch = null;
+        for (var i = 0; i < events.Count; i++)
+        {
+            var feedEvent = events[i] ?? throw new ArgumentException("An event is null.", nameof(events));
+            if (await FindAsync(feedEvent.Key) is { } known)
+            {
+                metrics.Repeated(_group);
+                seqs[i] = known;
+                continue;
+            }
+
+            inBatch ??= new(StringComparer.Ordinal);
+            if (inBatch.TryGetValue(feedEvent.Key, out var earlier))
+            {
+                // Two copies in one batch: the second is the first.
+                metrics.Repeated(_group);
+                seqs[i] = earlier;
+                continue;
+            }
+
+            var e = head.Stamp(feedEvent, _group);
+            inBatch[e.Key] = e.Seq;
+            stamped.Add(e);
+            seqs[i] = e.Seq;
+        }
+
+        if (stamped.Count == 0)
+        {
+            return seqs;
+        }
+
         try
         {
             await state.WriteStateAsync();
@@ -77,20 +103,37 @@ public sealed partial class UpdaterGrain(
         }
         catch (Exception ex)
         {
-            // Storage did not take it, or we cannot tell: undo in memory so this activation never serves an event
-            // it may not have stored, and read the truth again from storage on the next activation.
-            head.Unstamp();
+            // Storage did not take them, or we cannot tell: undo in memory so this activation never serves an
+            // event it may not have stored, and read the truth again from storage on the next activation.
+            head.Unstamp(stamped.Count);
             DeactivateOnIdle();
-            LogAppendFailed(logger, ex, _group, feedEvent.Key);
+            LogAppendFailed(logger, ex, _group, stamped.Count, stamped[0].Key);
             throw;
         }
 
-        _keys.Appended(stamped);
-        metrics.Appended(_group);
-        LogAppended(logger, _group, stamped.Seq, stamped.Key);
-        FanOut([stamped]);
+        foreach (var e in stamped)
+        {
+            _keys.Appended(e);
+            metrics.Appended(_group);
+        }
+
+        LogAppended(logger, _group, stamped[0].Seq, stamped[^1].Seq);
+        FanOut(stamped);
         await SealFullPagesAsync();
-        return stamped.Seq;
+        return seqs;
+    }
+
+    /// <summary>The seq of <paramref name="key"/> when the feed holds it (in the tail or sealed), else null.</summary>
+    private async Task<long?> FindAsync(string key)
+    {
+        var known = _keys.Find(key);
+        if (known.State == KeyState.NeedsBucket)
+        {
+            _keys.AddBucket(known.Bucket!, await GrainFactory.GetGrain<IFeedIndexGrain>(IndexKey(known.Bucket!)).ReadAsync());
+            known = _keys.Find(key);
+        }
+
+        return known.State is KeyState.InTail or KeyState.Sealed ? known.Seq : null;
     }
 
     /// <inheritdoc />
@@ -224,11 +267,11 @@ public sealed partial class UpdaterGrain(
         }
     }
 
-    [LoggerMessage(1001, LogLevel.Debug, "Feed {Group} appended seq {Seq} ({Key})")]
-    private static partial void LogAppended(ILogger logger, string group, long seq, string key);
+    [LoggerMessage(1001, LogLevel.Debug, "Feed {Group} appended seq {First} to {Last}")]
+    private static partial void LogAppended(ILogger logger, string group, long first, long last);
 
-    [LoggerMessage(1002, LogLevel.Warning, "Feed {Group} could not store {Key}")]
-    private static partial void LogAppendFailed(ILogger logger, Exception exception, string group, string key);
+    [LoggerMessage(1002, LogLevel.Warning, "Feed {Group} could not store {Count} event(s) from {Key}")]
+    private static partial void LogAppendFailed(ILogger logger, Exception exception, string group, int count, string key);
 
     [LoggerMessage(1003, LogLevel.Debug, "Feed {Group} sealed page {Page}")]
     private static partial void LogSealed(ILogger logger, string group, long page);

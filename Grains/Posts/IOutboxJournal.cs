@@ -14,6 +14,9 @@ public interface IOutboxJournal
     /// <summary>Forgets a confirmed event. Fire and forget: an entry left behind is removed by the next sweep.</summary>
     void MarkSettled(long postId, string eventKey);
 
+    /// <summary>Which of <paramref name="eventKeys"/> of the post are marked pending now.</summary>
+    Task<IReadOnlySet<string>> PendingAsync(long postId, IReadOnlyList<string> eventKeys);
+
     /// <summary>Events marked before <paramref name="markedBefore"/>, oldest first, at most <paramref name="max"/>.</summary>
     Task<IReadOnlyList<PendingEvent>> DueAsync(DateTimeOffset markedBefore, int max);
 

@@ -17,6 +17,7 @@ namespace BookShelf.Grains.Posts;
 public sealed partial class PostGrain(
     [PersistentState("post", StorageNames.Posts)] IPersistentState<PostState> state,
     IOutboxJournal journal,
+    Feed.FeedAppender appender,
     IOptions<FeedOptions> options,
     TimeProvider time,
     Diagnostics.FeedMetrics metrics,
@@ -31,14 +32,36 @@ public sealed partial class PostGrain(
     private long Id => this.GetPrimaryKeyLong();
 
     /// <inheritdoc />
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        await DropConfirmedAsync();
         if (state.State.Outbox.Count > 0)
         {
             ScheduleRetry();
         }
+    }
 
-        return Task.CompletedTask;
+    /// <summary>Drops from the outbox read from storage the events already confirmed.</summary>
+    private async Task DropConfirmedAsync()
+    {
+        var outbox = state.State.Outbox;
+        if (outbox.Count == 0)
+        {
+            return;
+        }
+
+        // A confirmed event stays in the stored outbox until the post's next write (clearing it would cost a write
+        // per change). The journal tells which are confirmed: an event is marked before it is stored and unmarked
+        // only once its feed has it. Without an answer, every event is confirmed again (appends are idempotent).
+        try
+        {
+            var pending = await journal.PendingAsync(Id, [.. outbox.Select(e => e.Key)]);
+            outbox.RemoveAll(e => !pending.Contains(e.Key));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogJournalUnreadable(logger, ex, Id);
+        }
     }
 
     /// <inheritdoc />
@@ -231,6 +254,7 @@ public sealed partial class PostGrain(
         // A stale activation (its silo paused past its death) must not answer from memory: storage decides.
         await state.ReadStateAsync();
         _comments = null;
+        await DropConfirmedAsync();
         var settled = await TryDeliverAsync();
         var waiting = state.State.Outbox.Select(e => e.Key).ToHashSet(StringComparer.Ordinal);
         var done = journalKeys.Where(k => !waiting.Contains(k)).ToList();
@@ -298,10 +322,13 @@ public sealed partial class PostGrain(
     }
 
     /// <summary>
-    /// Confirms each outbox event with its feed (the guarantee), in order, then clears the outbox. A fresh event
-    /// (alone in the outbox) is also published on the stream, at the same time; events left by a failure are
-    /// only confirmed, so a stream copy can never overtake an older event of the same post. Throws if a feed
-    /// cannot be reached; the events stay in the outbox and are retried.
+    /// Confirms each outbox event with its feed (the guarantee), in order, through the silo's
+    /// <see cref="Feed.FeedAppender"/> (events of a group arriving together share one feed write), then unmarks them
+    /// in the journal. The outbox is cleared in memory only: storage keeps the confirmed events until the post's
+    /// next write, and an activation drops those the journal no longer holds. A fresh event (alone in the outbox)
+    /// is also published on the stream, at the same time; events left by a failure are only confirmed, so a
+    /// stream copy can never overtake an older event of the same post. Throws if a feed cannot be reached; the
+    /// events stay in the outbox and are retried.
     /// </summary>
     private async Task DeliverOutboxAsync()
     {
@@ -317,23 +344,8 @@ public sealed partial class PostGrain(
         {
             foreach (var feedEvent in pending)
             {
-                await GrainFactory.GetGrain<IUpdaterGrain>(feedEvent.Group).AppendAsync(feedEvent);
+                await appender.AppendAsync(feedEvent);
                 outbox.Remove(feedEvent);
-            }
-
-            try
-            {
-                await state.WriteStateAsync();
-            }
-            catch
-            {
-                // Storage may or may not hold the cleared outbox: read it again next time (a repeat is harmless).
-                DeactivateOnIdle();
-                throw;
-            }
-
-            foreach (var feedEvent in pending)
-            {
                 journal.MarkSettled(Id, feedEvent.Key);
             }
         }
@@ -390,6 +402,9 @@ public sealed partial class PostGrain(
 
     [LoggerMessage(2002, LogLevel.Debug, "Post {PostId}: stream publish of {Key} failed; the feed confirmation covers it")]
     private static partial void LogStreamFailed(ILogger logger, Exception exception, long postId, string key);
+
+    [LoggerMessage(2004, LogLevel.Warning, "Post {PostId}: the outbox journal could not be read on activation; confirming every stored event again")]
+    private static partial void LogJournalUnreadable(ILogger logger, Exception exception, long postId);
 
     [LoggerMessage(2003, LogLevel.Warning, "Post {PostId}: {Pending} event(s) not yet in their feeds; retrying")]
     private static partial void LogDeliveryFailed(ILogger logger, Exception exception, long postId, int pending);

@@ -24,6 +24,23 @@ public sealed class RedisOutboxJournal(IConnectionMultiplexer redis, string serv
         Db.SortedSetRemove(_key, Member(postId, eventKey), CommandFlags.FireAndForget);
 
     /// <inheritdoc />
+    public async Task<IReadOnlySet<string>> PendingAsync(long postId, IReadOnlyList<string> eventKeys)
+    {
+        ArgumentNullException.ThrowIfNull(eventKeys);
+        var scores = await Db.SortedSetScoresAsync(_key, [.. eventKeys.Select(k => (RedisValue)Member(postId, k))]);
+        var pending = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < eventKeys.Count; i++)
+        {
+            if (scores[i] is not null)
+            {
+                pending.Add(eventKeys[i]);
+            }
+        }
+
+        return pending;
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<PendingEvent>> DueAsync(DateTimeOffset markedBefore, int max)
     {
         var members = await Db.SortedSetRangeByScoreAsync(_key, double.NegativeInfinity, markedBefore.ToUnixTimeMilliseconds(), take: max);

@@ -13,11 +13,12 @@ public sealed record BenchOptions
         a table (and JSON) of connections, deliveries, latency, server CPU per delivery and memory per connection.
 
           --scenarios a,b     scenarios to run (default: all): 1k-5/s 1k-20/s 10k-5/s 10k-20/s 10k-closed
-                              15k-idle 45k-3gw-5/s
+                              15k-idle 45k-3gw-5/s hot-site-16 hot-site-64
           --systems a,b       bookshelf, signalr (default: both)
           --connections N     a custom scenario instead: N connections ...
           --gateways G        ... over G gateways (default 1) ...
           --rate R            ... R posts/s (0: closed loop; default 5) ...
+          --in-flight N       ... with N posts in flight at once (closed loop; default 1) ...
           --duration S        ... for S seconds (default 20; also overrides the standard scenarios')
           --idle              ... connect only (memory)
           --json FILE         where the JSON goes (default .data/bench/results-<time>.json)
@@ -78,6 +79,7 @@ public sealed record BenchOptions
         var rate = 5.0;
         double? duration = null;
         var idle = false;
+        var inFlight = 1;
         for (var i = 0; i < args.Count; i++)
         {
             string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -90,6 +92,7 @@ public sealed record BenchOptions
                 case "--rate": rate = double.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--duration": duration = double.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--idle": idle = true; break;
+                case "--in-flight": inFlight = PositiveInt(Value(), "--in-flight"); break;
                 case "--json": options = options with { JsonPath = Value() }; break;
                 case "--no-floor": options = options with { Floor = false }; break;
                 case "--warmup": options = options with { Warmup = double.Parse(Value(), CultureInfo.InvariantCulture) }; break;
@@ -117,7 +120,7 @@ public sealed record BenchOptions
         IReadOnlyList<Scenario> scenarios;
         if (connections is { } n)
         {
-            scenarios = [new Scenario($"{n}-{gateways}gw-{(idle ? "idle" : rate > 0 ? $"{rate:0.#}/s" : "closed")}", n, gateways, rate, TimeSpan.FromSeconds(duration ?? 20), idle)];
+            scenarios = [new Scenario($"{n}-{gateways}gw-{(idle ? "idle" : rate > 0 ? $"{rate:0.#}/s" : $"closed{inFlight}")}", n, gateways, rate, TimeSpan.FromSeconds(duration ?? 20), idle, inFlight)];
         }
         else if (names is not null)
         {

@@ -34,7 +34,9 @@ public static class Report
         if (!scenario.Idle)
         {
             Row("posts acknowledged / failed", r => $"{r.PostsAcked:N0} / {r.PostsFailed:N0}");
+            Row("posts per second", r => $"{r.PostsPerSecond:N0}");
             Row("post creation p50 / p99 / max (ms)", r => $"{r.PostP50:F1} / {r.PostP99:F1} / {r.PostMax:F0}");
+            Row("server CPU per post (ms)", r => $"{r.ServerCpuMillisPerPost:F2}");
             Row("deliveries expected / received", r => $"{r.DeliveriesExpected:N0} / {r.Delivered:N0}");
             Row("lost / duplicated", r => $"{r.Lost:N0} / {r.Duplicated:N0}");
             Row("end-to-end p50 / p90 / p99 / p99.9 / max (ms)", r => $"{r.LatencyP50:F1} / {r.LatencyP90:F1} / {r.LatencyP99:F1} / {r.LatencyP999:F1} / {r.LatencyMax:F0}");
@@ -52,7 +54,7 @@ public static class Report
 
         if (results.Count == 2 && !scenario.Idle && results[1].ServerCpuMicrosPerDelivery > 0)
         {
-            sb.AppendLine(CultureInfo.InvariantCulture, $"\n{results[0].System} / {results[1].System}: server CPU per delivery {results[0].ServerCpuMicrosPerDelivery / results[1].ServerCpuMicrosPerDelivery:P0}, p99 latency {Ratio(results[0].LatencyP99, results[1].LatencyP99)}, memory per connection {Ratio(results[0].ServerKbPerConnection, results[1].ServerKbPerConnection)}.");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"\n{results[0].System} / {results[1].System}: posts/s {Ratio(results[0].PostsPerSecond, results[1].PostsPerSecond)}, server CPU per post {Ratio(results[0].ServerCpuMillisPerPost, results[1].ServerCpuMillisPerPost)}, server CPU per delivery {results[0].ServerCpuMicrosPerDelivery / results[1].ServerCpuMicrosPerDelivery:P0}, p99 latency {Ratio(results[0].LatencyP99, results[1].LatencyP99)}, memory per connection {Ratio(results[0].ServerKbPerConnection, results[1].ServerKbPerConnection)}.");
         }
         else if (results.Count == 2 && scenario.Idle)
         {

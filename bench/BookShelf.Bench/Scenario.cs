@@ -7,7 +7,8 @@ namespace BookShelf.Bench;
 /// <param name="Rate">Posts per second; 0 means closed loop (the next post when the previous is acknowledged).</param>
 /// <param name="Duration">How long posts are made.</param>
 /// <param name="Idle">Only connect and measure memory; no posts.</param>
-public sealed record Scenario(string Name, int Connections, int Gateways, double Rate, TimeSpan Duration, bool Idle = false)
+/// <param name="InFlight">In a closed loop: how many posts are in flight at once (each sender posts again when its post is acknowledged).</param>
+public sealed record Scenario(string Name, int Connections, int Gateways, double Rate, TimeSpan Duration, bool Idle = false, int InFlight = 1)
 {
     /// <summary>The scenarios of docs/benchmarks.md, in the order they run.</summary>
     public static IReadOnlyList<Scenario> Standard { get; } =
@@ -19,8 +20,10 @@ public sealed record Scenario(string Name, int Connections, int Gateways, double
         new("10k-closed", 10_000, 1, 0, TimeSpan.FromSeconds(20)),
         new("15k-idle", 15_000, 1, 0, TimeSpan.Zero, Idle: true),
         new("45k-3gw-5/s", 45_000, 3, 5, TimeSpan.FromSeconds(20)),
+        new("hot-site-16", 100, 1, 0, TimeSpan.FromSeconds(20), InFlight: 16),
+        new("hot-site-64", 100, 1, 0, TimeSpan.FromSeconds(20), InFlight: 64),
     ];
 
     /// <summary>How the posts are made, for the report.</summary>
-    public string Load => Idle ? "idle" : Rate > 0 ? $"{Rate:0.#} posts/s for {Duration.TotalSeconds:0} s" : $"closed loop for {Duration.TotalSeconds:0} s";
+    public string Load => Idle ? "idle" : Rate > 0 ? $"{Rate:0.#} posts/s for {Duration.TotalSeconds:0} s" : $"closed loop, {InFlight} in flight, for {Duration.TotalSeconds:0} s";
 }

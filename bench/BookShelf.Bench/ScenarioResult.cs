@@ -96,6 +96,12 @@ public sealed record ScenarioResult
     /// <summary>max.</summary>
     public double LastDeliveryMax { get; init; }
 
+    /// <summary>Acknowledged posts per second, from the first post sent to the last answered.</summary>
+    public double PostsPerSecond { get; init; }
+
+    /// <summary>Server CPU per acknowledged post (with its deliveries), ms.</summary>
+    public double ServerCpuMillisPerPost { get; init; }
+
     /// <summary>Deliveries per second over the measured window.</summary>
     public double DeliveriesPerSecond { get; init; }
 

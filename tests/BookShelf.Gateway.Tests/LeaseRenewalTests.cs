@@ -85,6 +85,8 @@ public sealed class LeaseRenewalTests
 
         public Task<long> AppendAsync(FeedEvent feedEvent) => throw new NotSupportedException();
 
+        public Task<IReadOnlyList<long>> AppendBatchAsync(IReadOnlyList<FeedEvent> events) => throw new NotSupportedException();
+
         public Task<FeedRead> ReadAsync(long afterSeq, int max) => Task.FromResult(new FeedRead([], 0, false));
 
         public Task<IReadOnlyList<FeedEvent>> ReadLatestAsync(long beforeSeq, int max) => Task.FromResult<IReadOnlyList<FeedEvent>>([]);

@@ -70,14 +70,16 @@ public sealed class ExactlyOnceTests(ClusterFixture fixture)
             await updater.AppendAsync(FeedEvent.LikeChanged(post.Id, 10_000 + n, "carol", 1, DateTimeOffset.UtcNow));
         }
 
-        // The state a silo leaves when it dies after the feed took the comment but before the outbox was cleared.
+        // The state a silo leaves when it dies after the feed took the comment but before the journal let it go.
         await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero, TestContext.Current.CancellationToken);
         var stored = ReadPost(post.Id);
-        stored.Outbox.Add(FeedEvent.CommentAdded(post.Id, first.Id, "bob", "the only copy", 0, first.CreatedAt));
+        var again = FeedEvent.CommentAdded(post.Id, first.Id, "bob", "the only copy", 0, first.CreatedAt);
+        stored.Outbox.Add(again);
         WritePost(post.Id, stored);
+        fixture.Journal.Add(post.Id, again.Key, DateTimeOffset.UtcNow);
 
         Assert.NotNull(await grain.GetAsync());
-        await Poll.UntilAsync(() => Task.FromResult(ReadPost(post.Id).Outbox.Count == 0), Generous, "the re-driven outbox to be confirmed", cancellationToken: TestContext.Current.CancellationToken);
+        await Poll.UntilAsync(() => Task.FromResult(!fixture.Journal.Pending.Any(p => p.PostId == post.Id)), Generous, "the re-driven outbox to be confirmed", cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Equal(1101, (await updater.GetStatsAsync()).LastSeq);
         var feed = await updater.ReadLatestAsync(0, 2000);
@@ -101,7 +103,6 @@ public sealed class ExactlyOnceTests(ClusterFixture fixture)
         Assert.True(stored.Elapsed < fixture.SweepBound + TimeSpan.FromSeconds(10), $"reached the feed after {stored.Elapsed}, past the sweep bound");
         Assert.Single(await site.ReadLatestAsync(0, 500), e => e.PostId == id);
         await Poll.UntilAsync(() => Task.FromResult(!fixture.Journal.Pending.Any(p => p.PostId == id)), Generous, "the journal entry to be settled", cancellationToken: TestContext.Current.CancellationToken);
-        Assert.Empty(ReadPost(id).Outbox);
     }
 
     [Fact]
@@ -123,7 +124,6 @@ public sealed class ExactlyOnceTests(ClusterFixture fixture)
 
         Assert.Equal(1, (await fixture.Grains.GetGrain<IUpdaterGrain>(Groups.ForPost(post.Id)).GetStatsAsync()).LastSeq);
         Assert.DoesNotContain(fixture.Journal.Pending, p => p.PostId == post.Id);
-        Assert.Empty(ReadPost(post.Id).Outbox);
     }
 
     [Fact]

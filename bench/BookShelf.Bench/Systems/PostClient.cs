@@ -12,7 +12,7 @@ public sealed class PostClient : IDisposable
 
     /// <summary>A client of <paramref name="baseAddress"/>, with enough connections for posts in flight at once.</summary>
     public PostClient(Uri baseAddress) =>
-        _http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 32, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+        _http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 128, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
         {
             BaseAddress = baseAddress,
             Timeout = TimeSpan.FromSeconds(30),

@@ -17,6 +17,7 @@ namespace BookShelf.Grains.Tests.Infrastructure;
 public class ClusterFixture : IAsyncLifetime
 {
     private readonly ConcurrentDictionary<string, (byte[] Data, string ETag)> _store = new();
+    private readonly ConcurrentDictionary<string, int> _writes = new();
     private readonly SharedOutboxJournal _journal = new(TimeProvider.System);
     private readonly List<GatewayFeed> _gateways = [];
 
@@ -38,6 +39,9 @@ public class ClusterFixture : IAsyncLifetime
     /// <summary>Grain state of every silo, serialized, by <c>{state name}|{grain id}</c>.</summary>
     public ConcurrentDictionary<string, (byte[] Data, string ETag)> Store => _store;
 
+    /// <summary>How many times a grain's state was written so far.</summary>
+    public int Writes(string stateName, Orleans.Runtime.GrainId grainId) => _writes.TryGetValue(SharedMemoryGrainStorage.Key(stateName, grainId), out var n) ? n : 0;
+
     /// <summary>The outbox journal every silo shares.</summary>
     public SharedOutboxJournal Journal => _journal;
 
@@ -56,7 +60,7 @@ public class ClusterFixture : IAsyncLifetime
             silo.AddBookShelfGrains();
             foreach (var name in StorageNames.All)
             {
-                silo.Services.AddKeyedSingleton<IGrainStorage>(name, (sp, _) => new SharedMemoryGrainStorage(_store, sp.GetRequiredService<Serializer>()));
+                silo.Services.AddKeyedSingleton<IGrainStorage>(name, (sp, _) => new SharedMemoryGrainStorage(_store, sp.GetRequiredService<Serializer>(), _writes));
             }
 
             silo.Services.AddSingleton<Posts.IOutboxJournal>(_journal);

@@ -10,9 +10,10 @@ namespace BookShelf.Grains.Tests.Infrastructure;
 /// same dictionary, so killing a silo loses nothing that was written (Orleans' memory storage keeps state in
 /// grains, which die with their silo). States are stored serialized and checked by ETag, like real storage.
 /// </summary>
-public sealed class SharedMemoryGrainStorage(ConcurrentDictionary<string, (byte[] Data, string ETag)> store, Serializer serializer) : IGrainStorage
+public sealed class SharedMemoryGrainStorage(ConcurrentDictionary<string, (byte[] Data, string ETag)> store, Serializer serializer, ConcurrentDictionary<string, int>? writes = null) : IGrainStorage
 {
-    private static string Key(string stateName, GrainId grainId) => $"{stateName}|{grainId}";
+    /// <summary>The key of a grain's state in the store (and in the write counts).</summary>
+    public static string Key(string stateName, GrainId grainId) => $"{stateName}|{grainId}";
 
     /// <inheritdoc />
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
@@ -49,6 +50,8 @@ public sealed class SharedMemoryGrainStorage(ConcurrentDictionary<string, (byte[
 
             store[key] = (data, etag);
         }
+
+        writes?.AddOrUpdate(key, 1, (_, n) => n + 1);
 
         grainState.ETag = etag;
         grainState.RecordExists = true;

@@ -48,6 +48,16 @@ public sealed class SharedOutboxJournal(TimeProvider time) : IOutboxJournal
     }
 
     /// <inheritdoc />
+    public Task<IReadOnlySet<string>> PendingAsync(long postId, IReadOnlyList<string> eventKeys)
+    {
+        ArgumentNullException.ThrowIfNull(eventKeys);
+        lock (_pending)
+        {
+            return Task.FromResult<IReadOnlySet<string>>(eventKeys.Where(k => _pending.ContainsKey(new PendingEvent(postId, k))).ToHashSet(StringComparer.Ordinal));
+        }
+    }
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<PendingEvent>> DueAsync(DateTimeOffset markedBefore, int max)
     {
         lock (_pending)
