@@ -17,6 +17,10 @@ public interface IPostGrain : IGrainWithIntegerKey
     [Alias("Get")]
     Task<PostDetails?> GetAsync();
 
+    /// <summary>The post's like and comment counts (what a list shows), or null when no post has this id.</summary>
+    [Alias("GetCounts"), Orleans.Concurrency.ReadOnly]
+    Task<PostCounts?> GetCountsAsync();
+
     /// <summary>Comments with ids after <paramref name="afterId"/>, oldest first, at most <paramref name="max"/> (up to <see cref="PostRules.MaxCommentsPerRead"/>).</summary>
     [Alias("GetComments")]
     Task<IReadOnlyList<CommentDetails>> GetCommentsAsync(long afterId, int max);

@@ -79,6 +79,9 @@ public static partial class GatewayHostingExtensions
         builder.Services.AddSingleton<GrainCalls>();
         builder.Services.AddSingleton<PostIds>();
         builder.Services.AddSingleton<PostService>();
+        builder.Services.AddSingleton<RecentPosts>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RecentPosts>());
+        builder.Services.AddSingleton<PostCountsCache>();
         builder.Services.AddSingleton<RateLimits>();
 
         // One connection for what the gateway keeps in Redis itself: the shared key ring and the rate-limit counters.

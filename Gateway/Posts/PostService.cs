@@ -8,26 +8,36 @@ namespace BookShelf.Gateway.Posts;
 /// created, comments and likes carry a request id, and an <c>Idempotency-Key</c> goes through its
 /// <see cref="IRequestGrain"/>. A write whose outcome stays unknown throws, and the API answers 503 saying so.
 /// </summary>
-public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds ids)
+public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds ids, RecentPosts recent, PostCountsCache counts)
 {
+    /// <summary>How long a create waits for this gateway to hold its post in <see cref="RecentPosts"/> (it normally already does).</summary>
+    private static readonly TimeSpan SeenTimeout = TimeSpan.FromSeconds(1);
+
     /// <summary>Largest page of the post list.</summary>
     public const int MaxPageSize = 100;
 
     /// <summary>Comments a post's page shows at once.</summary>
     public const int CommentsPerPage = 50;
 
-    /// <summary>Posts newest first, from the site feed: those with seq below <paramref name="before"/> (0: the newest).</summary>
+    /// <summary>
+    /// Posts newest first, from the site feed: those with seq below <paramref name="before"/> (0: the newest). The
+    /// first pages come from this gateway's <see cref="RecentPosts"/>, the rest (or all, while it is not caught up)
+    /// from the feed; counts are at most <see cref="PostCountsCache.MaxAge"/> old.
+    /// </summary>
     public async Task<PostPage> ListAsync(long before, int limit)
     {
         limit = Math.Clamp(limit, 1, MaxPageSize);
-        var events = await calls.RunAsync(() => grains.GetGrain<IUpdaterGrain>(Groups.Site).ReadLatestAsync(before, limit));
-        var posts = await calls.RunAsync(() => Task.WhenAll(events.Select(e => grains.GetGrain<IPostGrain>(e.PostId).GetAsync())));
+        if (!recent.TryList(before, limit, out var events, out _))
+        {
+            events = await calls.RunAsync(() => grains.GetGrain<IUpdaterGrain>(Groups.Site).ReadLatestAsync(before, limit));
+        }
+
+        var postCounts = await counts.GetAsync([.. events.Select(e => e.PostId)]);
         var items = new List<PostSummary>(events.Count);
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i];
-            var post = posts[i];
-            items.Add(new PostSummary(e.PostId, e.Seq, e.Title ?? "", e.Author ?? "", e.At, post?.LikeCount ?? 0, post?.CommentCount ?? 0));
+            items.Add(new PostSummary(e.PostId, e.Seq, e.Title ?? "", e.Author ?? "", e.At, postCounts[i]?.LikeCount ?? 0, postCounts[i]?.CommentCount ?? 0));
         }
 
         var next = items.Count == limit && items[^1].Seq > 1 ? items[^1].Seq : (long?)null;
@@ -35,7 +45,8 @@ public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds 
     }
 
     /// <summary>The site feed's last seq: a list rendered now is complete up to it.</summary>
-    public async Task<long> SiteLastSeqAsync() => (await calls.RunAsync(() => grains.GetGrain<IUpdaterGrain>(Groups.Site).GetStatsAsync())).LastSeq;
+    public async Task<long> SiteLastSeqAsync() =>
+        recent.LastSeq() ?? (await calls.RunAsync(() => grains.GetGrain<IUpdaterGrain>(Groups.Site).GetStatsAsync())).LastSeq;
 
     /// <summary>One post, or null.</summary>
     public Task<PostDetails?> GetAsync(long id) =>
@@ -87,9 +98,14 @@ public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds 
     {
         var draft = new PostDraft(author, title, body);
         var id = await ids.NextAsync();
-        return await calls.RunAsync(() => idempotencyKey is null
+        var created = await calls.RunAsync(() => idempotencyKey is null
             ? grains.GetGrain<IPostGrain>(id).CreateAsync(draft)
             : grains.GetGrain<IRequestGrain>(RequestKey(author, idempotencyKey)).CreatePostAsync(draft, id));
+
+        // The post is in the site feed; its event reaches this gateway about when this answer does. Waiting for it
+        // here means a list read through this gateway after the 201 shows the post.
+        await recent.WaitForAsync(created.Id, SeenTimeout);
+        return created;
     }
 
     /// <summary>Adds a comment (throws <see cref="BookShelfNotFoundException"/> for an unknown post).</summary>

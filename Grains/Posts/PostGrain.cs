@@ -121,6 +121,18 @@ public sealed partial class PostGrain(
     }
 
     /// <inheritdoc />
+    public Task<PostCounts?> GetCountsAsync()
+    {
+        if (!state.State.Exists)
+        {
+            DeactivateOnIdle();
+            return Task.FromResult<PostCounts?>(null);
+        }
+
+        return Task.FromResult<PostCounts?>(new PostCounts(state.State.Likers.Count, Comments.Count));
+    }
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<CommentDetails>> GetCommentsAsync(long afterId, int max)
     {
         EnsureExists();
