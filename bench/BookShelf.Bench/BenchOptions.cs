@@ -21,6 +21,9 @@ public sealed record BenchOptions
           --in-flight N       ... with N posts in flight at once (closed loop; default 1) ...
           --duration S        ... for S seconds (default 20; also overrides the standard scenarios')
           --idle              ... connect only (memory)
+          --reads             BookShelf's read path instead: home page, /api/posts, a post's page, alone and while
+                              posts are made (--duration S each, default 15)
+          --cold-start        BookShelf's cold start instead: seconds from /readyz to a steady post p99
           --json FILE         where the JSON goes (default .data/bench/results-<time>.json)
           --no-floor          skip measuring the send floor (bench/send-floor.c)
           --warmup S          post for S seconds before measuring, so the JIT has tiered up (default 30)
@@ -47,6 +50,15 @@ public sealed record BenchOptions
 
     /// <summary>Seconds to keep the connections open after a scenario.</summary>
     public double Hold { get; init; }
+
+    /// <summary>The <c>--duration</c> given, seconds.</summary>
+    public double? Duration { get; init; }
+
+    /// <summary>Run the read-path measurement instead of the scenarios.</summary>
+    public bool Reads { get; init; }
+
+    /// <summary>Run the cold-start measurement instead of the scenarios.</summary>
+    public bool ColdStart { get; init; }
 
     /// <summary>Measure the send floor.</summary>
     public bool Floor { get; init; } = true;
@@ -92,6 +104,8 @@ public sealed record BenchOptions
                 case "--rate": rate = double.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--duration": duration = double.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--idle": idle = true; break;
+                case "--reads": options = options with { Reads = true, Floor = false }; break;
+                case "--cold-start": options = options with { ColdStart = true, Floor = false }; break;
                 case "--in-flight": inFlight = PositiveInt(Value(), "--in-flight"); break;
                 case "--json": options = options with { JsonPath = Value() }; break;
                 case "--no-floor": options = options with { Floor = false }; break;
@@ -143,7 +157,7 @@ public sealed record BenchOptions
             options = options with { Systems = [options.TargetProtocol == "signalr" ? "signalr" : "bookshelf"] };
         }
 
-        return options with { Scenarios = scenarios };
+        return options with { Scenarios = scenarios, Duration = duration };
     }
 
     private static int PositiveInt(string value, string name) =>

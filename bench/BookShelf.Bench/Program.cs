@@ -49,6 +49,23 @@ if (options.Floor)
     progress.WriteLine($"[bench] send floor: {floor.Detail}");
 }
 
+if (options.Reads || options.ColdStart)
+{
+    // BookShelf alone: the baseline has no pages and its start is not what is measured.
+    if (options.ColdStart)
+    {
+        Console.WriteLine(await ColdStartRunner.RunAsync(progress, cancel.Token));
+    }
+
+    if (options.Reads)
+    {
+        await using var readsSystem = await BookShelfSystem.StartAsync(1, cancel.Token);
+        Console.WriteLine(await new ReadsRunner(readsSystem, progress, TimeSpan.FromSeconds(options.Duration ?? 15)).RunAsync(cancel.Token));
+    }
+
+    return 0;
+}
+
 var results = new List<ScenarioResult>();
 var tables = new List<string>();
 foreach (var scenario in options.Scenarios)

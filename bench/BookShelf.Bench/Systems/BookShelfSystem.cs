@@ -15,6 +15,7 @@ public sealed class BookShelfSystem : ISystemUnderTest
     private BookShelfSystem(LocalSystem? system, IReadOnlyList<Uri> webSockets, IReadOnlyList<int> serverPids, IReadOnlyList<int> gatewayPids, PostClient posts)
     {
         _system = system;
+        BaseAddress = posts.BaseAddress;
         WebSocketUris = webSockets;
         ServerPids = serverPids;
         GatewayPids = gatewayPids;
@@ -29,6 +30,9 @@ public sealed class BookShelfSystem : ISystemUnderTest
 
     /// <inheritdoc />
     public IReadOnlyList<Uri> WebSocketUris { get; }
+
+    /// <summary>The (first) gateway's HTTP address.</summary>
+    public Uri BaseAddress { get; }
 
     /// <inheritdoc />
     public IReadOnlyList<int> ServerPids { get; }

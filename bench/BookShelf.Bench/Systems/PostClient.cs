@@ -18,6 +18,9 @@ public sealed class PostClient : IDisposable
             Timeout = TimeSpan.FromSeconds(30),
         };
 
+    /// <summary>Where the posts go.</summary>
+    public Uri BaseAddress => _http.BaseAddress!;
+
     /// <summary>Signs up (if needed) and takes a bearer token: BookShelf's writes need one.</summary>
     public async Task SignInAsync(string username, string password, CancellationToken cancellationToken)
     {

@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Globalization;
+using BookShelf.Bench.Measure;
+using BookShelf.Bench.Systems;
+
+namespace BookShelf.Bench;
+
+/// <summary>
+/// Cold start: starts BookShelf fresh (Redis, two silos, a gateway), and from the moment every process answers
+/// <c>/readyz</c> posts at <see cref="Rate"/> posts/s with 100 connections listening, for <see cref="Length"/>.
+/// The warm figure is the post p99 of the last 20 s; the system is steady from the first second after which
+/// the p99 of every 5-second window (100 posts: one slow post is not a p99) stays within 1.5 times it.
+/// </summary>
+public static class ColdStartRunner
+{
+    /// <summary>Posts per second.</summary>
+    public const double Rate = 20;
+
+    /// <summary>How long it posts.</summary>
+    public static readonly TimeSpan Length = TimeSpan.FromSeconds(90);
+
+    /// <summary>Runs it; returns the Markdown table.</summary>
+    public static async Task<string> RunAsync(TextWriter progress, CancellationToken cancellationToken)
+    {
+        var starting = Stopwatch.StartNew();
+        await using var system = await BookShelfSystem.StartAsync(1, cancellationToken);
+        var toReady = starting.Elapsed;
+        progress.WriteLine($"[bookshelf cold-start] ready {toReady.TotalSeconds:F1} s after starting the processes; posting {Rate}/s for {Length.TotalSeconds:0} s");
+        await using var workers = WorkerPool.Start(100);
+        await workers.ConnectAsync(system.WebSocketUris, 100, system.Protocol, _ => { });
+
+        var samples = new List<(double At, long Micros)>();
+        var clock = Stopwatch.StartNew();
+        var inFlight = new List<Task>();
+        for (var n = 0; TimeSpan.FromSeconds(n / Rate) < Length; n++)
+        {
+            var wait = TimeSpan.FromSeconds(n / Rate) - clock.Elapsed;
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, cancellationToken);
+            }
+
+            var number = n;
+            inFlight.Add(Task.Run(async () =>
+            {
+                var at = clock.Elapsed.TotalSeconds;
+                var sent = Stopwatch.GetTimestamp();
+                await system.CreatePostAsync($"cold start #{number}", cancellationToken);
+                lock (samples)
+                {
+                    samples.Add((at, (long)Stopwatch.GetElapsedTime(sent).TotalMicroseconds));
+                }
+            }, cancellationToken));
+        }
+
+        await Task.WhenAll(inFlight);
+        var warm = P99(samples.Where(s => s.At >= Length.TotalSeconds - 20));
+        var seconds = (int)Math.Ceiling(Length.TotalSeconds);
+        var perSecond = Enumerable.Range(0, seconds).Select(s => P99(samples.Where(x => x.At >= s && x.At < s + 1))).ToArray();
+        var windows = Enumerable.Range(0, seconds).Select(s => P99(samples.Where(x => x.At >= s && x.At < s + 5))).ToArray();
+        var steady = -1;
+        for (var s = seconds - 5; s >= 0 && windows[s] <= warm * 1.5; s--)
+        {
+            steady = s;
+        }
+
+        var firstTen = string.Join(", ", perSecond.Take(10).Select(p => p.ToString("F0", CultureInfo.InvariantCulture)));
+        return $"""
+            ### cold start: 2 silos, 1 gateway, {Rate:0} posts/s, 100 connections
+
+            | | |
+            |---|---:|
+            | processes started → every one answers `/readyz` (s) | {toReady.TotalSeconds:F1} |
+            | warm post p99 (last 20 s, ms) | {warm:F1} |
+            | **`/readyz` → steady** (every later 5 s window's p99 within 1.5× warm, s) | **{(steady < 0 ? $"not within {seconds} s" : steady.ToString(CultureInfo.InvariantCulture))}** |
+            | post p99 in each of the first 10 s after `/readyz` (ms) | {firstTen} |
+            """;
+    }
+
+    private static double P99(IEnumerable<(double At, long Micros)> samples)
+    {
+        var histogram = new LatencyHistogram();
+        foreach (var s in samples)
+        {
+            histogram.Record(s.Micros);
+        }
+
+        return histogram.Count == 0 ? 0 : histogram.Percentile(99) / 1000.0;
+    }
+}
