@@ -20,8 +20,7 @@ public sealed class IndexModel(PostService posts) : PageModel
     /// <summary>Loads the page.</summary>
     public async Task OnGetAsync()
     {
-        // Read the position first: anything newer than it is replayed by the live script, never missed.
-        LastSeq = await posts.SiteLastSeqAsync();
-        Posts = await posts.ListAsync(Math.Max(0, Before ?? 0), 20);
+        // The position and the list from one source: anything newer than it is replayed by the live script, never missed.
+        (Posts, LastSeq) = await posts.ListFromAsync(Math.Max(0, Before ?? 0), 20);
     }
 }

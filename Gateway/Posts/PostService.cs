@@ -24,12 +24,20 @@ public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds 
     /// first pages come from this gateway's <see cref="RecentPosts"/>, the rest (or all, while it is not caught up)
     /// from the feed; counts are at most <see cref="PostCountsCache.MaxAge"/> old.
     /// </summary>
-    public async Task<PostPage> ListAsync(long before, int limit)
+    public async Task<PostPage> ListAsync(long before, int limit) => (await ListFromAsync(before, limit)).Page;
+
+    /// <summary>
+    /// A page of the list and the site seq it is complete up to, both from the same source (memory, or the feed
+    /// read position first): a page that resumes from that seq misses nothing.
+    /// </summary>
+    public async Task<(PostPage Page, long LastSeq)> ListFromAsync(long before, int limit)
     {
         limit = Math.Clamp(limit, 1, MaxPageSize);
-        if (!recent.TryList(before, limit, out var events, out _))
+        if (!recent.TryList(before, limit, out var events, out var lastSeq))
         {
-            events = await calls.RunAsync(() => grains.GetGrain<IUpdaterGrain>(Groups.Site).ReadLatestAsync(before, limit));
+            var site = grains.GetGrain<IUpdaterGrain>(Groups.Site);
+            lastSeq = (await calls.RunAsync(site.GetStatsAsync)).LastSeq;
+            events = await calls.RunAsync(() => site.ReadLatestAsync(before, limit));
         }
 
         var postCounts = await counts.GetAsync([.. events.Select(e => e.PostId)]);
@@ -41,12 +49,9 @@ public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds 
         }
 
         var next = items.Count == limit && items[^1].Seq > 1 ? items[^1].Seq : (long?)null;
-        return new PostPage(items, next);
+        return (new PostPage(items, next), lastSeq);
     }
 
-    /// <summary>The site feed's last seq: a list rendered now is complete up to it.</summary>
-    public async Task<long> SiteLastSeqAsync() =>
-        recent.LastSeq() ?? (await calls.RunAsync(() => grains.GetGrain<IUpdaterGrain>(Groups.Site).GetStatsAsync())).LastSeq;
 
     /// <summary>One post, or null.</summary>
     public Task<PostDetails?> GetAsync(long id) =>
@@ -104,7 +109,11 @@ public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds 
 
         // The post is in the site feed; its event reaches this gateway about when this answer does. Waiting for it
         // here means a list read through this gateway after the 201 shows the post.
-        await recent.WaitForAsync(created.Id, SeenTimeout);
+        // (A repeat of an old create answers an old post, which memory may not hold: no wait then.)
+        if (created.CreatedAt > DateTimeOffset.UtcNow - TimeSpan.FromMinutes(1))
+        {
+            await recent.WaitForAsync(created.Id, SeenTimeout);
+        }
         return created;
     }
 

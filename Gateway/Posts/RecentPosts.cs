@@ -63,15 +63,6 @@ public sealed partial class RecentPosts(IGrainFactory grains, GatewayFeed feed, 
         }
     }
 
-    /// <summary>The seq a list from memory is complete up to, or null when memory cannot answer.</summary>
-    public long? LastSeq()
-    {
-        lock (_lock)
-        {
-            return Fresh() ? _lastSeq : null;
-        }
-    }
-
     /// <summary>Waits (at most <paramref name="timeout"/>) until post <paramref name="postId"/> is held; at once when not live.</summary>
     public async Task WaitForAsync(long postId, TimeSpan timeout)
     {
@@ -204,10 +195,18 @@ public sealed partial class RecentPosts(IGrainFactory grains, GatewayFeed feed, 
         {
             foreach (var e in events)
             {
+                if (e.Seq <= _lastSeq)
+                {
+                    continue;
+                }
+
                 if (e.Seq != _lastSeq + 1)
                 {
-                    // The listener contract gives every seq once, in order; anything else is skipped.
-                    continue;
+                    // The listener contract gives every seq once, in order: a gap means this copy is broken. Lists
+                    // go to the feed (memory no longer catches up with the probe) until it is rebuilt.
+                    LogGap(logger, _lastSeq, e.Seq);
+                    _reset.TrySetResult();
+                    break;
                 }
 
                 _events.Add(e);
@@ -242,6 +241,9 @@ public sealed partial class RecentPosts(IGrainFactory grains, GatewayFeed feed, 
 
     [LoggerMessage(3101, LogLevel.Warning, "Recent posts: the site feed could not be followed; lists read the feed until it can")]
     private static partial void LogFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(3103, LogLevel.Warning, "Recent posts: seq {Seq} came after {LastSeq}; rebuilding from the feed")]
+    private static partial void LogGap(ILogger logger, long lastSeq, long seq);
 
     [LoggerMessage(3102, LogLevel.Debug, "Recent posts: post {PostId} was not seen within {Milliseconds} ms of its creation")]
     private static partial void LogNotSeen(ILogger logger, long postId, double milliseconds);

@@ -63,16 +63,25 @@ public sealed partial class UpdaterGrain(
         ArgumentNullException.ThrowIfNull(events);
         await RefreshIfIdleAsync();
         var seqs = new long[events.Count];
+
+        // Every lookup first (it may read the index, and fail): nothing is stamped until all are known.
+        var known = new long?[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            var feedEvent = events[i] ?? throw new ArgumentException("An event is null.", nameof(events));
+            known[i] = await FindAsync(feedEvent.Key);
+        }
+
         var head = state.State;
         var stamped = new List<FeedEvent>();
         Dictionary<string, long>? inBatch = null;
         for (var i = 0; i < events.Count; i++)
         {
-            var feedEvent = events[i] ?? throw new ArgumentException("An event is null.", nameof(events));
-            if (await FindAsync(feedEvent.Key) is { } known)
+            var feedEvent = events[i];
+            if (known[i] is { } seq)
             {
                 metrics.Repeated(_group);
-                seqs[i] = known;
+                seqs[i] = seq;
                 continue;
             }
 

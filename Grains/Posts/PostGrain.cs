@@ -53,6 +53,9 @@ public sealed partial class PostGrain(
         // A confirmed event stays in the stored outbox until the post's next write (clearing it would cost a write
         // per change). The journal tells which are confirmed: an event is marked before it is stored and unmarked
         // only once its feed has it. Without an answer, every event is confirmed again (appends are idempotent).
+        // The journal and the posts live in the same Redis, and the mark is written before the post: a Redis that
+        // kept the post (append-only file, replication) kept the earlier mark too, so a lost mark cannot make an
+        // unconfirmed event look confirmed.
         try
         {
             var pending = await journal.PendingAsync(Id, [.. outbox.Select(e => e.Key)]);
