@@ -8,7 +8,9 @@ namespace BookShelf.Gateway.Posts;
 /// <summary>
 /// Fixed-window limits on sign-ups, sign-in attempts and writes, each per client address and per user (or per
 /// gateway), counted in Redis so they hold across every gateway of the cluster: two gateways do not give a user
-/// twice the limit. A window's count is one <c>INCR</c> of a key that expires with it. While Redis cannot be
+/// twice the limit. A window's count is one <c>INCR</c> of a key that expires with it; the limits of one request
+/// are counted by one script in one round trip (a single Redis primary: in Redis Cluster its keys would have to
+/// share a slot). While Redis cannot be
 /// reached, each gateway counts on its own (the framework's <see cref="PartitionedRateLimiter"/>), so the limits
 /// still hold per gateway. Every limit named must grant a permit.
 /// </summary>
@@ -17,7 +19,8 @@ public sealed partial class RateLimits : IDisposable
     /// <summary>How long a count may take before this gateway counts on its own for that request.</summary>
     private static readonly TimeSpan CountTimeout = TimeSpan.FromMilliseconds(500);
 
-    private const string Script = "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n";
+    // Counts every key of one request in one round trip: INCR each, set its expiry when it is new, return the counts.
+    private const string Script = "local r = {} for i, k in ipairs(KEYS) do local n = redis.call('INCR', k) if n == 1 then redis.call('PEXPIRE', k, ARGV[1]) end r[i] = n end return r";
 
     private readonly IConnectionMultiplexer _redis;
     private readonly GatewayOptions _options;
@@ -52,27 +55,27 @@ public sealed partial class RateLimits : IDisposable
     {
         // Only a well-formed name becomes part of a key: a made-up 4 KiB "name" shares the key of every malformed one.
         var name = Accounts.AccountService.IsValidUserName(user) ? user!.ToLowerInvariant() : "";
-        return await TakeAsync("signin:a:" + Address(address), _options.SignInPermitLimitPerAddress)
-            && await TakeAsync($"signin:u:{name}|{Address(address)}", _options.SignInPermitLimit)
-            && await TakeAsync("signin:e:" + name, _options.SignInPermitLimitPerUserEverywhere);
+        return await TakeAsync(
+            ("signin:a:" + Address(address), _options.SignInPermitLimitPerAddress),
+            ($"signin:u:{name}|{Address(address)}", _options.SignInPermitLimit),
+            ("signin:e:" + name, _options.SignInPermitLimitPerUserEverywhere));
     }
 
     /// <summary>Takes a sign-up permit for this address and from the cluster's shared allowance.</summary>
-    public async Task<bool> TrySignUpAsync(string? address) =>
-        await TakeAsync("signup:a:" + Address(address), _options.SignUpPermitLimitPerAddress)
-        && await TakeAsync("signup:all", _options.SignUpPermitLimit);
+    public Task<bool> TrySignUpAsync(string? address) =>
+        TakeAsync(("signup:a:" + Address(address), _options.SignUpPermitLimitPerAddress), ("signup:all", _options.SignUpPermitLimit));
 
     /// <summary>Takes a write permit for this user and address; false when either is used up.</summary>
-    public async Task<bool> TryWriteAsync(string? user, string? address) =>
-        await TakeAsync("write:a:" + Address(address), _options.WritePermitLimitPerAddress)
-        && await TakeAsync("write:u:" + (user ?? "").ToLowerInvariant(), _options.WritePermitLimit);
+    public Task<bool> TryWriteAsync(string? user, string? address) =>
+        TakeAsync(("write:a:" + Address(address), _options.WritePermitLimitPerAddress), ("write:u:" + (user ?? "").ToLowerInvariant(), _options.WritePermitLimit));
 
     /// <inheritdoc />
     public void Dispose() => _local.Dispose();
 
     private static string Address(string? address) => address ?? "unknown";
 
-    private async Task<bool> TakeAsync(string name, int limit)
+    /// <summary>Counts the request against every limit at once (one Redis round trip); true when each still grants it.</summary>
+    private async Task<bool> TakeAsync(params (string Name, int Limit)[] limits)
     {
         var window = (long)_options.RateLimitWindow.TotalMilliseconds;
         var current = _time.GetUtcNow().ToUnixTimeMilliseconds() / window;
@@ -81,9 +84,9 @@ public sealed partial class RateLimits : IDisposable
         {
             try
             {
-                var count = (long)await _redis.GetDatabase().ScriptEvaluateAsync(Script, [(RedisKey)$"{_prefix}{name}:{current}"], [window])
-                    .WaitAsync(CountTimeout, _time);
-                return count <= limit;
+                var counts = (long[])(await _redis.GetDatabase().ScriptEvaluateAsync(Script, [.. limits.Select(l => (RedisKey)$"{_prefix}{l.Name}:{current}")], [window])
+                    .WaitAsync(CountTimeout, _time))!;
+                return limits.Select((l, i) => counts[i] <= l.Limit).All(granted => granted);
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
@@ -91,8 +94,16 @@ public sealed partial class RateLimits : IDisposable
             }
         }
 
-        using var lease = _local.AttemptAcquire((name, limit));
-        return lease.IsAcquired;
+        foreach (var (name, limit) in limits)
+        {
+            using var lease = _local.AttemptAcquire((name, limit));
+            if (!lease.IsAcquired)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     [LoggerMessage(5201, LogLevel.Warning, "Rate limits: Redis did not answer; counting on this gateway alone for now")]

@@ -13,7 +13,7 @@ public sealed record BenchOptions
         a table (and JSON) of connections, deliveries, latency, server CPU per delivery and memory per connection.
 
           --scenarios a,b     scenarios to run (default: all): 1k-5/s 1k-20/s 10k-5/s 10k-20/s 10k-closed
-                              15k-idle 45k-3gw-5/s hot-site-16 hot-site-64
+                              15k-idle 45k-3gw-5/s hot-site-16 hot-site-64 hot-post
           --systems a,b       bookshelf, signalr (default: both)
           --connections N     a custom scenario instead: N connections ...
           --gateways G        ... over G gateways (default 1) ...

@@ -47,6 +47,11 @@ public static class Report
             Row("connections closed by the server", r => $"{r.ClosedByServer:N0}");
         }
 
+        if (scenario.HotPost)
+        {
+            sb.AppendLine("\nWrites (\"posts\" above) are the hot post's comments and likes, half each; deliveries and latency are checked for the comments, seq order (BookShelf) for every event.");
+        }
+
         foreach (var r in results.Where(r => r.ConnectErrors.Count > 0))
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"\n{r.System} connect errors: {string.Join("; ", r.ConnectErrors)}");

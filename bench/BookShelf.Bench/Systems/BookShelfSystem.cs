@@ -11,6 +11,7 @@ public sealed class BookShelfSystem : ISystemUnderTest
 {
     private readonly LocalSystem? _system;
     private readonly PostClient _posts;
+    private IReadOnlyList<string> _users = [];
 
     private BookShelfSystem(LocalSystem? system, IReadOnlyList<Uri> webSockets, IReadOnlyList<int> serverPids, IReadOnlyList<int> gatewayPids, PostClient posts)
     {
@@ -53,8 +54,11 @@ public sealed class BookShelfSystem : ISystemUnderTest
             [
                 "--Gateway:WritePermitLimit", "1000000", "--Gateway:WritePermitLimitPerAddress", "1000000",
                 "--Gateway:SignInPermitLimit", "1000", "--Gateway:SignInPermitLimitPerAddress", "1000",
-                "--Gateway:SignUpPermitLimitPerAddress", "1000", "--Gateway:MaxConnectionsPerAddress", "100000",
+                "--Gateway:SignUpPermitLimitPerAddress", "1000", "--Gateway:SignUpPermitLimit", "100000",
+                "--Gateway:MaxConnectionsPerAddress", "100000",
             ],
+            // A hot post takes every comment the bench makes.
+            SiloArguments = ["--Feed:MaxCommentsPerPost", "1000000"],
         });
         try
         {
@@ -85,6 +89,20 @@ public sealed class BookShelfSystem : ISystemUnderTest
 
     /// <inheritdoc />
     public Task<long> CreatePostAsync(string title, CancellationToken cancellationToken) => _posts.CreateAsync(title, cancellationToken);
+
+    /// <inheritdoc />
+    public WireProtocol PostGroupProtocol => WireProtocol.BookShelfComments;
+
+    /// <inheritdoc />
+    public IReadOnlyList<Uri> PostGroupUris(long postId) => [.. WebSocketUris.Select(u => new UriBuilder(u) { Query = $"groups=post-{postId}" }.Uri)];
+
+    /// <inheritdoc />
+    public async Task PrepareUsersAsync(int users, CancellationToken cancellationToken) =>
+        _users = await _posts.SignInManyAsync("reader", users, "bench password", cancellationToken);
+
+    /// <inheritdoc />
+    public Task<long> ReactAsync(long postId, int user, bool comment, CancellationToken cancellationToken) =>
+        _posts.ReactAsync(postId, comment, _users[user % _users.Count], cancellationToken);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

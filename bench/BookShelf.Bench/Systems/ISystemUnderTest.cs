@@ -22,4 +22,16 @@ public interface ISystemUnderTest : IAsyncDisposable
 
     /// <summary>Creates a post over HTTP and returns its id once acknowledged.</summary>
     Task<long> CreatePostAsync(string title, CancellationToken cancellationToken);
+
+    /// <summary>How connections on one post's group are read.</summary>
+    WireProtocol PostGroupProtocol { get; }
+
+    /// <summary>One WebSocket URL per gateway process, joining post <paramref name="postId"/>'s group.</summary>
+    IReadOnlyList<Uri> PostGroupUris(long postId);
+
+    /// <summary>Makes <paramref name="users"/> users ready to write (BookShelf: accounts and tokens).</summary>
+    Task PrepareUsersAsync(int users, CancellationToken cancellationToken);
+
+    /// <summary>User <paramref name="user"/> comments on the post (returns the comment's id) or toggles a like (returns −1).</summary>
+    Task<long> ReactAsync(long postId, int user, bool comment, CancellationToken cancellationToken);
 }

@@ -75,6 +75,19 @@ public sealed class SignalRSystem : ISystemUnderTest
         }
     }
 
+    /// <inheritdoc />
+    public WireProtocol PostGroupProtocol => WireProtocol.SignalR;
+
+    /// <inheritdoc />
+    public IReadOnlyList<Uri> PostGroupUris(long postId) => [.. WebSocketUris.Select(u => new UriBuilder(u) { Query = $"post={postId}" }.Uri)];
+
+    /// <inheritdoc />
+    public Task PrepareUsersAsync(int users, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    public Task<long> ReactAsync(long postId, int user, bool comment, CancellationToken cancellationToken) =>
+        _posts.ReactAsync(postId, comment, null, cancellationToken);
+
     /// <summary>Peers started elsewhere.</summary>
     public static SignalRSystem Attach(Uri http, IReadOnlyList<Uri> webSockets, IReadOnlyList<int> serverPids, IReadOnlyList<int> gatewayPids) =>
         new(null, [], webSockets, serverPids, gatewayPids, new PostClient(http));

@@ -14,6 +14,7 @@ public sealed class FeedConnection
 {
     private static readonly byte[] SignalRHandshake = Encoding.UTF8.GetBytes("{\"protocol\":\"json\",\"version\":1}\u001e");
     private static readonly byte[] NewIdKey = Encoding.UTF8.GetBytes("\"new_id\":");
+    private static readonly byte[] CommentIdKey = Encoding.UTF8.GetBytes("\"comment_id\":");
     private static readonly byte[] SeqKey = Encoding.UTF8.GetBytes("\"seq\":");
 
     private readonly int _index;
@@ -248,11 +249,7 @@ public sealed class FeedConnection
             return;
         }
 
-        if (!TryReadNumber(message, NewIdKey, out var postId))
-        {
-            return;
-        }
-
+        // Every event frame has a seq (control frames have none): each group's seqs follow on, one by one.
         if (TryReadNumber(message, SeqKey, out var seq))
         {
             if (_lastSeq >= 0 && seq != _lastSeq + 1)
@@ -263,7 +260,10 @@ public sealed class FeedConnection
             _lastSeq = seq;
         }
 
-        _log.Add(_index, postId, now);
+        if (TryReadNumber(message, _protocol == WireProtocol.BookShelfComments ? CommentIdKey : NewIdKey, out var eventId))
+        {
+            _log.Add(_index, eventId, now);
+        }
     }
 
     /// <summary>Takes the next whole frame from the buffer, if there is one.</summary>

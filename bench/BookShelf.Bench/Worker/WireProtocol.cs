@@ -6,6 +6,9 @@ public enum WireProtocol
     /// <summary>BookShelf's <c>/ws/update_notice/</c>: one JSON event per text frame, with <c>new_id</c> and <c>seq</c>.</summary>
     BookShelf,
 
+    /// <summary>BookShelf's <c>/ws/update_notice/</c> on a post's group: every event checked by <c>seq</c>, comments logged by <c>comment_id</c>.</summary>
+    BookShelfComments,
+
     /// <summary>SignalR JSON hub protocol over a plain WebSocket: a handshake, then 0x1E-terminated records.</summary>
     SignalR,
 }
