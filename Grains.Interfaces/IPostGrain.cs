@@ -43,6 +43,15 @@ public interface IPostGrain : IGrainWithIntegerKey
     [Alias("ToggleLike")]
     Task<LikeResult> ToggleLikeAsync(string user, string requestId);
 
+    /// <summary>
+    /// Applies several readers' comments and likes in order, stored together in one write (with their events)
+    /// and confirmed with the post's feed as one batch; acknowledged once all are. A refused change (see
+    /// <see cref="PostChangeResult"/>) changes nothing and the others still apply; a change whose request id was
+    /// already applied is answered again. Throws <see cref="BookShelfNotFoundException"/> for an unknown post.
+    /// </summary>
+    [Alias("Apply")]
+    Task<IReadOnlyList<PostChangeResult>> ApplyAsync(IReadOnlyList<PostChange> changes);
+
     /// <summary>Whether <paramref name="user"/> likes the post.</summary>
     [Alias("Likes")]
     Task<bool> LikesAsync(string user);

@@ -82,6 +82,7 @@ public static partial class GatewayHostingExtensions
         builder.Services.AddSingleton<RecentPosts>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RecentPosts>());
         builder.Services.AddSingleton<PostCountsCache>();
+        builder.Services.AddSingleton<PostWrites>();
         builder.Services.AddSingleton<RateLimits>();
 
         // One connection for what the gateway keeps in Redis itself: the shared key ring and the rate-limit counters.

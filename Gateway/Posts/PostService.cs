@@ -8,7 +8,7 @@ namespace BookShelf.Gateway.Posts;
 /// created, comments and likes carry a request id, and an <c>Idempotency-Key</c> goes through its
 /// <see cref="IRequestGrain"/>. A write whose outcome stays unknown throws, and the API answers 503 saying so.
 /// </summary>
-public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds ids, RecentPosts recent, PostCountsCache counts)
+public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds ids, RecentPosts recent, PostCountsCache counts, PostWrites writes)
 {
     /// <summary>How long a create waits for this gateway to hold its post in <see cref="RecentPosts"/> (it normally already does).</summary>
     private static readonly TimeSpan SeenTimeout = TimeSpan.FromSeconds(1);
@@ -125,10 +125,9 @@ public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds 
             throw new BookShelfNotFoundException($"Post {id} does not exist.");
         }
 
-        var requestId = NewRequestId();
-        return calls.RunAsync(() => idempotencyKey is null
-            ? grains.GetGrain<IPostGrain>(id).AddCommentAsync(author, text, requestId)
-            : grains.GetGrain<IRequestGrain>(RequestKey(author, idempotencyKey)).AddCommentAsync(id, author, text));
+        return idempotencyKey is null
+            ? CommentThroughBatchAsync(id, PostChange.Comment(author, text, NewRequestId()))
+            : calls.RunAsync(() => grains.GetGrain<IRequestGrain>(RequestKey(author, idempotencyKey)).AddCommentAsync(id, author, text));
     }
 
     /// <summary>Toggles the user's like (throws <see cref="BookShelfNotFoundException"/> for an unknown post).</summary>
@@ -140,8 +139,12 @@ public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds 
         }
 
         var requestId = idempotencyKey is null ? NewRequestId() : "key:" + RequestKey(user, idempotencyKey);
-        return calls.RunAsync(() => grains.GetGrain<IPostGrain>(id).ToggleLikeAsync(user, requestId));
+        return LikeThroughBatchAsync(id, PostChange.Like(user, requestId));
     }
+
+    private async Task<CommentDetails> CommentThroughBatchAsync(long id, PostChange change) => (await writes.ApplyAsync(id, change)).CommentOrThrow();
+
+    private async Task<LikeResult> LikeThroughBatchAsync(long id, PostChange change) => (await writes.ApplyAsync(id, change)).LikeOrThrow();
 
     /// <summary>The key of a user's <c>Idempotency-Key</c>: keys are per user.</summary>
     private static string RequestKey(string user, string idempotencyKey) => $"{user.ToLowerInvariant()}/{idempotencyKey}";

@@ -11,7 +11,7 @@ namespace BookShelf.Grains.Feed;
 /// </summary>
 public sealed class FeedAppender
 {
-    /// <summary>Events in one batch at most.</summary>
+    /// <summary>Events in one batch at most (a larger request goes alone).</summary>
     public const int MaxBatch = 256;
 
     private readonly Func<string, IReadOnlyList<FeedEvent>, Task<IReadOnlyList<long>>> _append;
@@ -27,18 +27,34 @@ public sealed class FeedAppender
     internal FeedAppender(Func<string, IReadOnlyList<FeedEvent>, Task<IReadOnlyList<long>>> append) => _append = append;
 
     /// <summary>Appends <paramref name="feedEvent"/> to its group (<see cref="FeedEvent.Group"/>); returns its seq once stored.</summary>
-    public Task<long> AppendAsync(FeedEvent feedEvent)
+    public async Task<long> AppendAsync(FeedEvent feedEvent)
     {
         ArgumentNullException.ThrowIfNull(feedEvent);
-        var waiting = new Waiting(feedEvent, new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously));
+        return (await AppendAsync([feedEvent]))[0];
+    }
+
+    /// <summary>
+    /// Appends <paramref name="events"/> (all of one group, in order) as one request: they go into the same batch,
+    /// so either all are stored or none; returns their seqs once stored.
+    /// </summary>
+    public Task<IReadOnlyList<long>> AppendAsync(IReadOnlyList<FeedEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        if (events.Count == 0 || events.Any(e => e.Group != events[0].Group))
+        {
+            throw new ArgumentException("A request appends one or more events of one group.", nameof(events));
+        }
+
+        var group = events[0].Group;
+        var waiting = new Waiting(events, new TaskCompletionSource<IReadOnlyList<long>>(TaskCreationOptions.RunContinuationsAsynchronously));
         bool start;
         lock (_groups)
         {
-            start = !_groups.TryGetValue(feedEvent.Group, out var queue);
+            start = !_groups.TryGetValue(group, out var queue);
             if (start)
             {
                 queue = [];
-                _groups[feedEvent.Group] = queue;
+                _groups[group] = queue;
             }
 
             queue!.Add(waiting);
@@ -47,17 +63,17 @@ public sealed class FeedAppender
         if (start)
         {
             // Off the calling grain's scheduler: the batches of a group belong to no one activation.
-            _ = Task.Run(() => DrainAsync(feedEvent.Group));
+            _ = Task.Run(() => DrainAsync(group));
         }
 
-        return waiting.Seq.Task;
+        return waiting.Seqs.Task;
     }
 
     private async Task DrainAsync(string group)
     {
         while (true)
         {
-            Waiting[] batch;
+            List<Waiting> batch = [];
             lock (_groups)
             {
                 var queue = _groups[group];
@@ -67,28 +83,38 @@ public sealed class FeedAppender
                     return;
                 }
 
-                var take = Math.Min(queue.Count, MaxBatch);
-                batch = [.. queue.GetRange(0, take)];
+                // Whole requests, as many as fit (at least one): a request's events are never split.
+                var events = 0;
+                var take = 0;
+                while (take < queue.Count && (take == 0 || events + queue[take].Events.Count <= MaxBatch))
+                {
+                    events += queue[take].Events.Count;
+                    take++;
+                }
+
+                batch.AddRange(queue.GetRange(0, take));
                 queue.RemoveRange(0, take);
             }
 
             try
             {
-                var seqs = await _append(group, [.. batch.Select(w => w.Event)]);
-                for (var i = 0; i < batch.Length; i++)
+                var seqs = await _append(group, [.. batch.SelectMany(w => w.Events)]);
+                var at = 0;
+                foreach (var waiting in batch)
                 {
-                    batch[i].Seq.TrySetResult(seqs[i]);
+                    waiting.Seqs.TrySetResult([.. seqs.Skip(at).Take(waiting.Events.Count)]);
+                    at += waiting.Events.Count;
                 }
             }
             catch (Exception ex)
             {
                 foreach (var waiting in batch)
                 {
-                    waiting.Seq.TrySetException(ex);
+                    waiting.Seqs.TrySetException(ex);
                 }
             }
         }
     }
 
-    private readonly record struct Waiting(FeedEvent Event, TaskCompletionSource<long> Seq);
+    private readonly record struct Waiting(IReadOnlyList<FeedEvent> Events, TaskCompletionSource<IReadOnlyList<long>> Seqs);
 }

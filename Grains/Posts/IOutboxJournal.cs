@@ -8,8 +8,8 @@ namespace BookShelf.Grains.Posts;
 /// </summary>
 public interface IOutboxJournal
 {
-    /// <summary>Marks an event pending; returns once that is durable. A second mark keeps the first time.</summary>
-    Task MarkPendingAsync(long postId, string eventKey);
+    /// <summary>Marks events of a post pending; returns once that is durable. A second mark keeps the first time.</summary>
+    Task MarkPendingAsync(long postId, IReadOnlyList<string> eventKeys);
 
     /// <summary>Forgets a confirmed event. Fire and forget: an entry left behind is removed by the next sweep.</summary>
     void MarkSettled(long postId, string eventKey);

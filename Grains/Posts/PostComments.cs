@@ -15,8 +15,14 @@ internal sealed class PostComments(PostState state, Func<long, Task<IReadOnlyLis
     /// <summary>Comments per sealed page.</summary>
     public const int PageSize = 50;
 
-    /// <summary>How long a gateway-made request id is remembered: far longer than any gateway retries a call.</summary>
-    public static readonly TimeSpan GatewayRetryWindow = TimeSpan.FromMinutes(10);
+    /// <summary>
+    /// How long a gateway-made request id is remembered: a gateway makes its last attempt within its retry budget
+    /// (8 s by default) and Orleans drops a message older than its response timeout (30 s), so no copy of a request
+    /// arrives later than about 40 s after its id was made; this is three times that. Every remembered id is in the
+    /// post's state, rewritten with each change, so a busy post pays for each one (10 minutes here made a hot post's
+    /// writes grow to megabytes).
+    /// </summary>
+    public static readonly TimeSpan GatewayRetryWindow = TimeSpan.FromMinutes(2);
 
     private readonly Dictionary<long, IReadOnlyList<CommentDetails>> _pages = [];
 

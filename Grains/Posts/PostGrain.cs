@@ -27,6 +27,7 @@ public sealed partial class PostGrain(
     private const int RememberedLikeRequests = 8;
 
     private IGrainTimer? _retryTimer;
+    private bool _freshOutbox;
     private PostComments? _comments;
 
     private long Id => this.GetPrimaryKeyLong();
@@ -99,7 +100,7 @@ public sealed partial class PostGrain(
         post.Title = draft.Title;
         post.Body = draft.Body;
         post.CreatedAt = time.GetUtcNow();
-        await StoreAsync(FeedEvent.PostCreated(Id, post.Title, post.Author, post.CreatedAt), rollback: () =>
+        await StoreAsync([FeedEvent.PostCreated(Id, post.Title, post.Author, post.CreatedAt)], rollback: () =>
         {
             state.State = new PostState();
             _comments = null;
@@ -158,21 +159,65 @@ public sealed partial class PostGrain(
         (page, comments) => GrainFactory.GetGrain<ICommentPageGrain>(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Id}/{page}")).WriteAsync(comments));
 
     /// <inheritdoc />
-    public async Task<CommentDetails> AddCommentAsync(string author, string text, string requestId)
+    public async Task<CommentDetails> AddCommentAsync(string author, string text, string requestId) =>
+        (await ApplyAsync([PostChange.Comment(author, text, requestId)]))[0].CommentOrThrow();
+
+    /// <inheritdoc />
+    public async Task<LikeResult> ToggleLikeAsync(string user, string requestId) =>
+        (await ApplyAsync([PostChange.Like(user, requestId)]))[0].LikeOrThrow();
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<PostChangeResult>> ApplyAsync(IReadOnlyList<PostChange> changes)
     {
+        ArgumentNullException.ThrowIfNull(changes);
         EnsureExists();
-        if ((PostRules.CheckText("author", author, PostRules.MaxUserNameLength)
-             ?? PostRules.CheckText("text", text, PostRules.MaxCommentLength)
-             ?? PostRules.CheckText("requestId", requestId, PostRules.MaxRequestIdLength)) is { } invalid)
+        var results = new PostChangeResult[changes.Count];
+        var events = new List<FeedEvent>();
+        var rollbacks = new List<Action>();
+        for (var i = 0; i < changes.Count; i++)
+        {
+            try
+            {
+                var change = changes[i] ?? throw new BookShelfValidationException("change", "A change is missing.");
+                results[i] = change.IsComment
+                    ? new PostChangeResult(await ApplyCommentAsync(change, events, rollbacks), null, null, null)
+                    : new PostChangeResult(null, ApplyLike(change, events, rollbacks), null, null);
+            }
+            catch (BookShelfValidationException invalid)
+            {
+                results[i] = new PostChangeResult(null, null, invalid.Field, invalid.Message);
+            }
+        }
+
+        if (events.Count > 0)
+        {
+            await StoreAsync(events, rollback: () =>
+            {
+                for (var r = rollbacks.Count - 1; r >= 0; r--)
+                {
+                    rollbacks[r]();
+                }
+            });
+        }
+
+        await DeliverOutboxAsync();
+        return results;
+    }
+
+    /// <summary>Adds a comment in memory (its event and undo appended to the lists), or answers a repeat of its request.</summary>
+    private async Task<CommentDetails> ApplyCommentAsync(PostChange change, List<FeedEvent> events, List<Action> rollbacks)
+    {
+        if ((PostRules.CheckText("author", change.User, PostRules.MaxUserNameLength)
+             ?? PostRules.CheckText("text", change.Text, PostRules.MaxCommentLength)
+             ?? PostRules.CheckText("requestId", change.RequestId, PostRules.MaxRequestIdLength)) is { } invalid)
         {
             throw invalid;
         }
 
         var post = state.State;
-        if (post.CommentRequests.TryGetValue(requestId, out var done))
+        if (post.CommentRequests.TryGetValue(change.RequestId, out var done))
         {
             // The same request again (a retry after an unknown outcome): answer it again, add nothing.
-            await DeliverOutboxAsync();
             return await Comments.GetAsync(done);
         }
 
@@ -183,35 +228,33 @@ public sealed partial class PostGrain(
 
         Comments.ForgetOldRequests(time.GetUtcNow());
         var unseal = await Comments.SealIfFullAsync();
-        var comment = new CommentDetails(Comments.Count + 1, Id, author, text, time.GetUtcNow());
+        var comment = new CommentDetails(Comments.Count + 1, Id, change.User, change.Text!, time.GetUtcNow());
         post.Comments.Add(comment);
-        post.CommentRequests[requestId] = comment.Id;
-        await StoreAsync(FeedEvent.CommentAdded(Id, comment.Id, author, text, post.Likers.Count, comment.CreatedAt), rollback: () =>
+        post.CommentRequests[change.RequestId] = comment.Id;
+        events.Add(FeedEvent.CommentAdded(Id, comment.Id, change.User, comment.Text, post.Likers.Count, comment.CreatedAt));
+        rollbacks.Add(() =>
         {
             post.Comments.RemoveAt(post.Comments.Count - 1);
-            post.CommentRequests.Remove(requestId);
+            post.CommentRequests.Remove(change.RequestId);
             unseal();
         });
-        await DeliverOutboxAsync();
         return comment;
     }
 
-    /// <inheritdoc />
-    public async Task<LikeResult> ToggleLikeAsync(string user, string requestId)
+    /// <summary>Toggles a like in memory (its event and undo appended to the lists), or answers a repeat of its request.</summary>
+    private LikeResult ApplyLike(PostChange change, List<FeedEvent> events, List<Action> rollbacks)
     {
-        EnsureExists();
-        if ((PostRules.CheckText("user", user, PostRules.MaxUserNameLength)
-             ?? PostRules.CheckText("requestId", requestId, PostRules.MaxRequestIdLength)) is { } invalid)
+        if ((PostRules.CheckText("user", change.User, PostRules.MaxUserNameLength)
+             ?? PostRules.CheckText("requestId", change.RequestId, PostRules.MaxRequestIdLength)) is { } invalid)
         {
             throw invalid;
         }
 
         var post = state.State;
-        var key = user.ToLowerInvariant();
+        var key = change.User.ToLowerInvariant();
         var recent = post.LikeRequests.TryGetValue(key, out var list) ? list : null;
-        if (recent?.Find(r => r.RequestId == requestId) is { } done)
+        if (recent?.Find(r => r.RequestId == change.RequestId) is { } done)
         {
-            await DeliverOutboxAsync();
             return new LikeResult(done.Liked, done.LikeCount);
         }
 
@@ -223,14 +266,15 @@ public sealed partial class PostGrain(
 
         post.LikeChanges++;
         var remembered = recent is null ? [] : new List<LastLike>(recent);
-        remembered.Add(new LastLike(requestId, liked, post.Likers.Count));
+        remembered.Add(new LastLike(change.RequestId, liked, post.Likers.Count));
         if (remembered.Count > RememberedLikeRequests)
         {
             remembered.RemoveAt(0);
         }
 
         post.LikeRequests[key] = remembered;
-        await StoreAsync(FeedEvent.LikeChanged(Id, post.LikeChanges, user, post.Likers.Count, time.GetUtcNow()), rollback: () =>
+        events.Add(FeedEvent.LikeChanged(Id, post.LikeChanges, change.User, post.Likers.Count, time.GetUtcNow()));
+        rollbacks.Add(() =>
         {
             post.LikeChanges--;
             if (recent is null)
@@ -251,7 +295,6 @@ public sealed partial class PostGrain(
                 post.Likers.Add(key);
             }
         });
-        await DeliverOutboxAsync();
         return new LikeResult(liked, post.Likers.Count);
     }
 
@@ -315,21 +358,22 @@ public sealed partial class PostGrain(
     }
 
     /// <summary>
-    /// Marks the event in the journal, then stores the change with its event in the outbox, in one write. When the
-    /// write fails the change is undone in memory, and the activation reads storage again next time: a write
+    /// Marks the events in the journal, then stores the changes with their events in the outbox, in one write. When
+    /// the write fails the changes are undone in memory, and the activation reads storage again next time: a write
     /// that timed out may still have been stored, and then its outbox delivers it.
     /// </summary>
-    private async Task StoreAsync(FeedEvent feedEvent, Action rollback)
+    private async Task StoreAsync(IReadOnlyList<FeedEvent> feedEvents, Action rollback)
     {
         try
         {
-            await journal.MarkPendingAsync(Id, feedEvent.Key);
-            state.State.Outbox.Add(feedEvent);
+            await journal.MarkPendingAsync(Id, [.. feedEvents.Select(e => e.Key)]);
+            state.State.Outbox.AddRange(feedEvents);
             await state.WriteStateAsync();
+            _freshOutbox = state.State.Outbox.Count == feedEvents.Count;
         }
         catch
         {
-            state.State.Outbox.Remove(feedEvent);
+            state.State.Outbox.RemoveAll(e => feedEvents.Contains(e));
             rollback();
             DeactivateOnIdle();
             throw;
@@ -337,13 +381,14 @@ public sealed partial class PostGrain(
     }
 
     /// <summary>
-    /// Confirms each outbox event with its feed (the guarantee), in order, through the silo's
-    /// <see cref="Feed.FeedAppender"/> (events of a group arriving together share one feed write), then unmarks them
-    /// in the journal. The outbox is cleared in memory only: storage keeps the confirmed events until the post's
-    /// next write, and an activation drops those the journal no longer holds. A fresh event (alone in the outbox)
-    /// is also published on the stream, at the same time; events left by a failure are only confirmed, so a
-    /// stream copy can never overtake an older event of the same post. Throws if a feed cannot be reached; the
-    /// events stay in the outbox and are retried.
+    /// Confirms the outbox events with their feeds (the guarantee), in order, through the silo's
+    /// <see cref="Feed.FeedAppender"/>: each run of events for the same group goes as one request, stored in one
+    /// batch (events of other posts arriving together share that write), then they are unmarked in the journal.
+    /// The outbox is cleared in memory only: storage keeps the confirmed events until the post's next write, and an
+    /// activation drops those the journal no longer holds. Fresh events (when the outbox holds only what was just
+    /// stored) are also published on the stream, in order, at the same time; events left by a failure are only
+    /// confirmed, so a stream copy can never overtake an older event of the same post. Throws if a feed cannot be
+    /// reached; the events stay in the outbox and are retried.
     /// </summary>
     private async Task DeliverOutboxAsync()
     {
@@ -354,14 +399,27 @@ public sealed partial class PostGrain(
         }
 
         var pending = outbox.ToArray();
-        var published = pending.Length == 1 ? PublishAsync(pending[0]) : Task.CompletedTask;
+        var published = _freshOutbox ? PublishAsync(pending) : Task.CompletedTask;
+        _freshOutbox = false;
         try
         {
-            foreach (var feedEvent in pending)
+            for (var from = 0; from < pending.Length;)
             {
-                await appender.AppendAsync(feedEvent);
-                outbox.Remove(feedEvent);
-                journal.MarkSettled(Id, feedEvent.Key);
+                var to = from + 1;
+                while (to < pending.Length && pending[to].Group == pending[from].Group)
+                {
+                    to++;
+                }
+
+                var run = pending[from..to];
+                await appender.AppendAsync(run);
+                foreach (var feedEvent in run)
+                {
+                    outbox.Remove(feedEvent);
+                    journal.MarkSettled(Id, feedEvent.Key);
+                }
+
+                from = to;
             }
         }
         catch (Exception ex)
@@ -376,17 +434,21 @@ public sealed partial class PostGrain(
         }
     }
 
-    /// <summary>Publishes an event on the post-event stream, best effort (the confirmation is the guarantee).</summary>
-    private async Task PublishAsync(FeedEvent feedEvent)
+    /// <summary>Publishes events on the post-event stream, in order, best effort (the confirmation is the guarantee).</summary>
+    private async Task PublishAsync(IReadOnlyList<FeedEvent> feedEvents)
     {
-        try
+        var provider = this.GetStreamProvider(StorageNames.StreamProvider);
+        foreach (var feedEvent in feedEvents)
         {
-            await this.GetStreamProvider(StorageNames.StreamProvider)
-                .GetStream<FeedEvent>(StreamId.Create(StorageNames.StreamNamespace, feedEvent.Group)).OnNextAsync(feedEvent);
-        }
-        catch (Exception ex)
-        {
-            LogStreamFailed(logger, ex, Id, feedEvent.Key);
+            try
+            {
+                await provider.GetStream<FeedEvent>(StreamId.Create(StorageNames.StreamNamespace, feedEvent.Group)).OnNextAsync(feedEvent);
+            }
+            catch (Exception ex)
+            {
+                LogStreamFailed(logger, ex, Id, feedEvent.Key);
+                return;
+            }
         }
     }
 

@@ -16,8 +16,12 @@ public sealed class RedisOutboxJournal(IConnectionMultiplexer redis, string serv
     private IDatabase Db => redis.GetDatabase();
 
     /// <inheritdoc />
-    public Task MarkPendingAsync(long postId, string eventKey) =>
-        Db.SortedSetAddAsync(_key, Member(postId, eventKey), time.GetUtcNow().ToUnixTimeMilliseconds(), SortedSetWhen.NotExists);
+    public Task MarkPendingAsync(long postId, IReadOnlyList<string> eventKeys)
+    {
+        ArgumentNullException.ThrowIfNull(eventKeys);
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        return Db.SortedSetAddAsync(_key, [.. eventKeys.Select(k => new SortedSetEntry(Member(postId, k), now))], SortedSetWhen.NotExists);
+    }
 
     /// <inheritdoc />
     public void MarkSettled(long postId, string eventKey) =>

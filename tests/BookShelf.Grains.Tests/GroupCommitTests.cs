@@ -60,6 +60,46 @@ public sealed class GroupCommitTests(ClusterFixture fixture)
     }
 }
 
+/// <summary>A busy post's changes applied together (what the gateway's <c>PostWrites</c> sends).</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class PostBatchTests(ClusterFixture fixture)
+{
+    [Fact]
+    public async Task ABatchOfChangesIsOneWriteInOrderAndItsRetryChangesNothing()
+    {
+        var created = await fixture.CreatePostAsync("a busy post");
+        var post = fixture.Grains.GetGrain<IPostGrain>(created.Id);
+        var feed = fixture.Grains.GetGrain<IUpdaterGrain>(Groups.ForPost(created.Id));
+        PostChange[] changes =
+        [
+            PostChange.Comment("bob", "first", "req:1"),
+            PostChange.Comment("carol", "second", "req:2"),
+            PostChange.Like("bob", "req:3"),
+            PostChange.Comment("dave", new string('x', PostRules.MaxCommentLength + 1), "req:4"),
+            PostChange.Comment("erin", "third", "req:5"),
+        ];
+        var writesBefore = fixture.Writes("post", post.GetGrainId());
+
+        var results = await post.ApplyAsync(changes);
+
+        Assert.Equal(1, fixture.Writes("post", post.GetGrainId()) - writesBefore);
+        Assert.Equal([1L, 2, 3], results.Where(r => r.Comment is not null).Select(r => r.Comment!.Id));
+        Assert.Equal(new LikeResult(true, 1), results[2].Like);
+        Assert.Equal("text", results[3].InvalidField);
+        var read = await feed.ReadAsync(0, 100);
+        Assert.Equal([FeedEventKind.CommentAdded, FeedEventKind.CommentAdded, FeedEventKind.LikeChanged, FeedEventKind.CommentAdded], read.Events.Select(e => e.Kind));
+        Assert.Equal(["first", "second", null, "third"], read.Events.Select(e => e.Text));
+
+        // The gateway retried the batch (its outcome was unknown): the same answers, nothing stored twice.
+        var again = await post.ApplyAsync(changes);
+        Assert.Equal(results.Select(r => r.Comment?.Id), again.Select(r => r.Comment?.Id));
+        Assert.Equal(results[2].Like, again[2].Like);
+        Assert.Equal(1, fixture.Writes("post", post.GetGrainId()) - writesBefore);
+        Assert.Equal(4, (await feed.GetStatsAsync()).LastSeq);
+        Assert.Equal(3, (await post.GetAsync())!.CommentCount);
+    }
+}
+
 /// <summary>The silo's <see cref="FeedAppender"/>, with a feed the test holds back.</summary>
 public sealed class FeedAppenderTests
 {
@@ -106,6 +146,27 @@ public sealed class FeedAppenderTests
 
         await Assert.ThrowsAsync<TimeoutException>(() => appender.AppendAsync(Event(7)).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
         Assert.Equal(8, await appender.AppendAsync(Event(8)).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task ARequestOfSeveralEventsIsNeverSplitAcrossBatches()
+    {
+        var batches = new List<int>();
+        var appender = new FeedAppender((group, events) =>
+        {
+            lock (batches)
+            {
+                batches.Add(events.Count);
+            }
+
+            return Task.FromResult<IReadOnlyList<long>>([.. events.Select(e => e.PostId)]);
+        });
+
+        var big = Enumerable.Range(1, FeedAppender.MaxBatch + 10).Select(i => Event(i)).ToList();
+        var seqs = await appender.AppendAsync(big).WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+
+        Assert.Equal(big.Select(e => e.PostId), seqs);
+        Assert.Equal([FeedAppender.MaxBatch + 10], batches);
     }
 
     private static FeedEvent Event(long postId) => FeedEvent.PostCreated(postId, $"post {postId}", "alice", DateTimeOffset.UtcNow);

@@ -93,10 +93,20 @@ public sealed class RecordingListener : IFeedListener
     }
 
     /// <summary>Waits until every id in <paramref name="ids"/> was received.</summary>
-    public Task WaitForPostsAsync(IEnumerable<long> ids, string who, TimeSpan? timeout = null)
+    public async Task WaitForPostsAsync(IEnumerable<long> ids, string who, TimeSpan? timeout = null)
     {
         var wanted = ids.ToHashSet();
-        return WaitForAsync(events => wanted.IsSubsetOf(events.Where(e => e.Kind == FeedEventKind.PostCreated).Select(e => e.PostId)), $"{who} to receive {wanted.Count} post id(s)", timeout);
+        try
+        {
+            await WaitForAsync(events => wanted.IsSubsetOf(events.Where(e => e.Kind == FeedEventKind.PostCreated).Select(e => e.PostId)), $"{who} to receive {wanted.Count} post id(s)", timeout);
+        }
+        catch (Exception timedOut) when (timedOut is not OperationCanceledException)
+        {
+            // Say what was missing and whether the node was told to reload, so a failure explains itself.
+            var seen = Events.Where(e => e.Kind == FeedEventKind.PostCreated).Select(e => e.PostId).ToHashSet();
+            var missing = wanted.Where(id => !seen.Contains(id)).ToList();
+            Assert.Fail($"{timedOut.Message} Missing {missing.Count} (e.g. {string.Join(", ", missing.Take(5))}); resets: [{string.Join(", ", Resets.Select(r => $"{r.Group}@{r.LastSeq}"))}].");
+        }
     }
 
     private void Signal()

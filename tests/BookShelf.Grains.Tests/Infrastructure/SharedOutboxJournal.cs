@@ -32,9 +32,14 @@ public sealed class SharedOutboxJournal(TimeProvider time) : IOutboxJournal
     }
 
     /// <inheritdoc />
-    public Task MarkPendingAsync(long postId, string eventKey)
+    public Task MarkPendingAsync(long postId, IReadOnlyList<string> eventKeys)
     {
-        Add(postId, eventKey, time.GetUtcNow());
+        ArgumentNullException.ThrowIfNull(eventKeys);
+        foreach (var key in eventKeys)
+        {
+            Add(postId, key, time.GetUtcNow());
+        }
+
         return Task.CompletedTask;
     }
 
