@@ -23,6 +23,8 @@ public sealed record BenchOptions
           --idle              ... connect only (memory)
           --reads             BookShelf's read path instead: home page, /api/posts, a post's page, alone and while
                               posts are made (--duration S each, default 15)
+          --many-groups       10,000 connections on the site group and one of 1,000 post groups, comments at
+                              50/s and posts at 2/s, both systems (--duration S, --warmup S)
           --cold-start        BookShelf's cold start instead: seconds from /readyz to a steady post p99
           --json FILE         where the JSON goes (default .data/bench/results-<time>.json)
           --no-floor          skip measuring the send floor (bench/send-floor.c)
@@ -56,6 +58,9 @@ public sealed record BenchOptions
 
     /// <summary>Run the read-path measurement instead of the scenarios.</summary>
     public bool Reads { get; init; }
+
+    /// <summary>Run the many-groups measurement instead of the scenarios.</summary>
+    public bool ManyGroups { get; init; }
 
     /// <summary>Run the cold-start measurement instead of the scenarios.</summary>
     public bool ColdStart { get; init; }
@@ -105,6 +110,7 @@ public sealed record BenchOptions
                 case "--duration": duration = double.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--idle": idle = true; break;
                 case "--reads": options = options with { Reads = true, Floor = false }; break;
+                case "--many-groups": options = options with { ManyGroups = true, Floor = false }; break;
                 case "--cold-start": options = options with { ColdStart = true, Floor = false }; break;
                 case "--in-flight": inFlight = PositiveInt(Value(), "--in-flight"); break;
                 case "--json": options = options with { JsonPath = Value() }; break;

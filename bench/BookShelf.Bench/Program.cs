@@ -49,6 +49,29 @@ if (options.Floor)
     progress.WriteLine($"[bench] send floor: {floor.Detail}");
 }
 
+if (options.ManyGroups)
+{
+    var columns = new List<(string System, IReadOnlyList<(string Name, string Value)> Rows)>();
+    foreach (var name in options.Systems)
+    {
+        progress.WriteLine($"[bench] many-groups on {name}: starting the system");
+        await using var system = name == "signalr"
+            ? (ISystemUnderTest)await SignalRSystem.StartAsync(1, cancel.Token)
+            : await BookShelfSystem.StartAsync(1, cancel.Token);
+        columns.Add((name, await new ManyGroupsRunner(system, progress, TimeSpan.FromSeconds(options.Duration ?? 20), TimeSpan.FromSeconds(options.Warmup)).RunAsync(cancel.Token)));
+    }
+
+    Console.WriteLine($"### many-groups: {ManyGroupsRunner.Connections:N0} connections, each on the site group and one of {ManyGroupsRunner.Groups:N0} post groups; {ManyGroupsRunner.CommentRate:0} comments/s over the posts, {ManyGroupsRunner.PostRate:0} posts/s, for {options.Duration ?? 20:0} s\n");
+    Console.WriteLine("| | " + string.Join(" | ", columns.Select(c => c.System)) + " |");
+    Console.WriteLine("|---|" + string.Concat(columns.Select(_ => "---:|")));
+    for (var r = 0; r < columns[0].Rows.Count; r++)
+    {
+        Console.WriteLine($"| {columns[0].Rows[r].Name} | " + string.Join(" | ", columns.Select(c => c.Rows[r].Value)) + " |");
+    }
+
+    return 0;
+}
+
 if (options.Reads || options.ColdStart)
 {
     // BookShelf alone: the baseline has no pages and its start is not what is measured.

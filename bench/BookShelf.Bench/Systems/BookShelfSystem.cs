@@ -91,6 +91,39 @@ public sealed class BookShelfSystem : ISystemUnderTest
     public Task<long> CreatePostAsync(string title, CancellationToken cancellationToken) => _posts.CreateAsync(title, cancellationToken);
 
     /// <inheritdoc />
+    public WireProtocol SiteAndPostProtocol => WireProtocol.BookShelfAnyGroup;
+
+    /// <inheritdoc />
+    public IReadOnlyList<Uri> SiteAndPostUris(long postId) => [.. WebSocketUris.Select(u => new UriBuilder(u) { Query = $"groups=site,post-{postId}" }.Uri)];
+
+    /// <inheritdoc />
+    public async Task<long?> ActivationsAsync(CancellationToken cancellationToken)
+    {
+        if (_system is null)
+        {
+            return null;
+        }
+
+        // Orleans' own gauge, summed over its label sets, on every live silo's Prometheus endpoint.
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        long total = 0;
+        foreach (var silo in _system.Silos.Where(s => s.Process.IsRunning))
+        {
+            var text = await http.GetStringAsync(new Uri($"http://127.0.0.1:{silo.HttpPort}/metrics"), cancellationToken);
+            foreach (var line in text.Split('\n'))
+            {
+                if (line.StartsWith("orleans_catalog_activations", StringComparison.Ordinal) && !line.StartsWith("orleans_catalog_activations_", StringComparison.Ordinal)
+                    && double.TryParse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value))
+                {
+                    total += (long)value;
+                }
+            }
+        }
+
+        return total;
+    }
+
+    /// <inheritdoc />
     public WireProtocol PostGroupProtocol => WireProtocol.BookShelfComments;
 
     /// <inheritdoc />

@@ -29,6 +29,15 @@ public interface ISystemUnderTest : IAsyncDisposable
     /// <summary>One WebSocket URL per gateway process, joining post <paramref name="postId"/>'s group.</summary>
     IReadOnlyList<Uri> PostGroupUris(long postId);
 
+    /// <summary>How connections on the site group and a post's group at once are read.</summary>
+    WireProtocol SiteAndPostProtocol { get; }
+
+    /// <summary>One WebSocket URL per gateway process, joining the site group and post <paramref name="postId"/>'s group.</summary>
+    IReadOnlyList<Uri> SiteAndPostUris(long postId);
+
+    /// <summary>The server's grain activations now (BookShelf: every silo's, from its metrics); null where there are none.</summary>
+    Task<long?> ActivationsAsync(CancellationToken cancellationToken);
+
     /// <summary>Makes <paramref name="users"/> users ready to write (BookShelf: accounts and tokens).</summary>
     Task PrepareUsersAsync(int users, CancellationToken cancellationToken);
 

@@ -76,6 +76,15 @@ public sealed class SignalRSystem : ISystemUnderTest
     }
 
     /// <inheritdoc />
+    public WireProtocol SiteAndPostProtocol => WireProtocol.SignalR;
+
+    /// <inheritdoc />
+    public IReadOnlyList<Uri> SiteAndPostUris(long postId) => [.. WebSocketUris.Select(u => new UriBuilder(u) { Query = $"post={postId}&site=1" }.Uri)];
+
+    /// <inheritdoc />
+    public Task<long?> ActivationsAsync(CancellationToken cancellationToken) => Task.FromResult<long?>(null);
+
+    /// <inheritdoc />
     public WireProtocol PostGroupProtocol => WireProtocol.SignalR;
 
     /// <inheritdoc />

@@ -16,6 +16,8 @@ public sealed class FeedConnection
     private static readonly byte[] NewIdKey = Encoding.UTF8.GetBytes("\"new_id\":");
     private static readonly byte[] CommentIdKey = Encoding.UTF8.GetBytes("\"comment_id\":");
     private static readonly byte[] SeqKey = Encoding.UTF8.GetBytes("\"seq\":");
+    private static readonly byte[] GroupKey = Encoding.UTF8.GetBytes("\"group\":\"");
+    private Dictionary<string, long>? _groupSeqs;
 
     private readonly int _index;
     private readonly WireProtocol _protocol;
@@ -249,6 +251,12 @@ public sealed class FeedConnection
             return;
         }
 
+        if (_protocol == WireProtocol.BookShelfAnyGroup)
+        {
+            OnAnyGroupMessage(message, now);
+            return;
+        }
+
         // Every event frame has a seq (control frames have none): each group's seqs follow on, one by one.
         if (TryReadNumber(message, SeqKey, out var seq))
         {
@@ -263,6 +271,35 @@ public sealed class FeedConnection
         if (TryReadNumber(message, _protocol == WireProtocol.BookShelfComments ? CommentIdKey : NewIdKey, out var eventId))
         {
             _log.Add(_index, eventId, now);
+        }
+    }
+
+    /// <summary>A connection on several groups: each group's seqs follow on; every event is logged (post or comment id).</summary>
+    private void OnAnyGroupMessage(ReadOnlySpan<byte> message, long now)
+    {
+        if (!TryReadNumber(message, SeqKey, out var seq))
+        {
+            return;
+        }
+
+        var at = message.IndexOf(GroupKey);
+        if (at >= 0)
+        {
+            var rest = message[(at + GroupKey.Length)..];
+            var end = rest.IndexOf((byte)'"');
+            var group = Encoding.UTF8.GetString(end < 0 ? rest : rest[..end]);
+            _groupSeqs ??= new(StringComparer.Ordinal);
+            if (_groupSeqs.TryGetValue(group, out var last) && seq != last + 1)
+            {
+                SeqViolations++;
+            }
+
+            _groupSeqs[group] = seq;
+        }
+
+        if (TryReadNumber(message, NewIdKey, out var id) || TryReadNumber(message, CommentIdKey, out id))
+        {
+            _log.Add(_index, id, now);
         }
     }
 

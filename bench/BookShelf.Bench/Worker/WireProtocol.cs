@@ -9,6 +9,9 @@ public enum WireProtocol
     /// <summary>BookShelf's <c>/ws/update_notice/</c> on a post's group: every event checked by <c>seq</c>, comments logged by <c>comment_id</c>.</summary>
     BookShelfComments,
 
+    /// <summary>BookShelf on several groups at once: every event counted (<c>new_id</c> or <c>comment_id</c>), seq checked per group.</summary>
+    BookShelfAnyGroup,
+
     /// <summary>SignalR JSON hub protocol over a plain WebSocket: a handshake, then 0x1E-terminated records.</summary>
     SignalR,
 }
