@@ -1,5 +1,4 @@
 using Orleans.Runtime;
-using Orleans.Streams;
 
 namespace BookShelf.Grains.Posts;
 
@@ -39,32 +38,6 @@ public sealed partial class PostGrain(
         if (state.State.Outbox.Count > 0)
         {
             ScheduleRetry();
-        }
-    }
-
-    /// <summary>Drops from the outbox read from storage the events already confirmed.</summary>
-    private async Task DropConfirmedAsync()
-    {
-        var outbox = state.State.Outbox;
-        if (outbox.Count == 0)
-        {
-            return;
-        }
-
-        // A confirmed event stays in the stored outbox until the post's next write (clearing it would cost a write
-        // per change). The journal tells which are confirmed: an event is marked before it is stored and unmarked
-        // only once its feed has it. Without an answer, every event is confirmed again (appends are idempotent).
-        // The journal and the posts live in the same Redis, and the mark is written before the post: a Redis that
-        // kept the post (append-only file, replication) kept the earlier mark too, so a lost mark cannot make an
-        // unconfirmed event look confirmed.
-        try
-        {
-            var pending = await journal.PendingAsync(Id, [.. outbox.Select(e => e.Key)]);
-            outbox.RemoveAll(e => !pending.Contains(e.Key));
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogJournalUnreadable(logger, ex, Id);
         }
     }
 
@@ -305,41 +278,6 @@ public sealed partial class PostGrain(
         return Task.FromResult(state.State.Likers.Contains(user.ToLowerInvariant()));
     }
 
-    /// <inheritdoc />
-    public async Task<bool> SettleAsync(IReadOnlyList<string> journalKeys)
-    {
-        ArgumentNullException.ThrowIfNull(journalKeys);
-        // A stale activation (its silo paused past its death) must not answer from memory: storage decides.
-        await state.ReadStateAsync();
-        _comments = null;
-        await DropConfirmedAsync();
-        var settled = await TryDeliverAsync();
-        var waiting = state.State.Outbox.Select(e => e.Key).ToHashSet(StringComparer.Ordinal);
-        var done = journalKeys.Where(k => !waiting.Contains(k)).ToList();
-        if (done.Count > 0)
-        {
-            // In this turn, so no change of this post can mark one of these keys again in between.
-            await journal.RemoveAsync([.. done.Select(k => new PendingEvent(Id, k))]);
-        }
-
-        return settled;
-    }
-
-    /// <summary>Confirms what waits in the outbox; false (logged) when a feed could not be reached.</summary>
-    private async Task<bool> TryDeliverAsync()
-    {
-        try
-        {
-            await DeliverOutboxAsync();
-            return true;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // Logged in DeliverOutboxAsync; the caller tries again later.
-            return false;
-        }
-    }
-
     private void EnsureExists()
     {
         if (!state.State.Exists)
@@ -357,132 +295,6 @@ public sealed partial class PostGrain(
         return new PostDetails(Id, post.Author, post.Title, post.Body, post.CreatedAt, post.Likers.Count, Comments.Count);
     }
 
-    /// <summary>
-    /// Marks the events in the journal, then stores the changes with their events in the outbox, in one write. When
-    /// the write fails the changes are undone in memory, and the activation reads storage again next time: a write
-    /// that timed out may still have been stored, and then its outbox delivers it.
-    /// </summary>
-    private async Task StoreAsync(IReadOnlyList<FeedEvent> feedEvents, Action rollback)
-    {
-        try
-        {
-            await journal.MarkPendingAsync(Id, [.. feedEvents.Select(e => e.Key)]);
-            state.State.Outbox.AddRange(feedEvents);
-            await state.WriteStateAsync();
-            _freshOutbox = state.State.Outbox.Count == feedEvents.Count;
-        }
-        catch
-        {
-            state.State.Outbox.RemoveAll(e => feedEvents.Contains(e));
-            rollback();
-            DeactivateOnIdle();
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// Confirms the outbox events with their feeds (the guarantee), in order, through the silo's
-    /// <see cref="Feed.FeedAppender"/>: each run of events for the same group goes as one request, stored in one
-    /// batch (events of other posts arriving together share that write), then they are unmarked in the journal.
-    /// The outbox is cleared in memory only: storage keeps the confirmed events until the post's next write, and an
-    /// activation drops those the journal no longer holds. Fresh events (when the outbox holds only what was just
-    /// stored) are also published on the stream, in order, at the same time; events left by a failure are only
-    /// confirmed, so a stream copy can never overtake an older event of the same post. Throws if a feed cannot be
-    /// reached; the events stay in the outbox and are retried.
-    /// </summary>
-    private async Task DeliverOutboxAsync()
-    {
-        var outbox = state.State.Outbox;
-        if (outbox.Count == 0)
-        {
-            return;
-        }
-
-        var pending = outbox.ToArray();
-        var published = _freshOutbox ? PublishAsync(pending) : Task.CompletedTask;
-        _freshOutbox = false;
-        try
-        {
-            for (var from = 0; from < pending.Length;)
-            {
-                var to = from + 1;
-                while (to < pending.Length && pending[to].Group == pending[from].Group)
-                {
-                    to++;
-                }
-
-                var run = pending[from..to];
-                await appender.AppendAsync(run);
-                foreach (var feedEvent in run)
-                {
-                    outbox.Remove(feedEvent);
-                    journal.MarkSettled(Id, feedEvent.Key);
-                }
-
-                from = to;
-            }
-        }
-        catch (Exception ex)
-        {
-            LogDeliveryFailed(logger, ex, Id, outbox.Count);
-            ScheduleRetry();
-            throw;
-        }
-        finally
-        {
-            await published;
-        }
-    }
-
-    /// <summary>Publishes events on the post-event stream, in order, best effort (the confirmation is the guarantee).</summary>
-    private async Task PublishAsync(IReadOnlyList<FeedEvent> feedEvents)
-    {
-        var provider = this.GetStreamProvider(StorageNames.StreamProvider);
-        foreach (var feedEvent in feedEvents)
-        {
-            try
-            {
-                await provider.GetStream<FeedEvent>(StreamId.Create(StorageNames.StreamNamespace, feedEvent.Group)).OnNextAsync(feedEvent);
-            }
-            catch (Exception ex)
-            {
-                LogStreamFailed(logger, ex, Id, feedEvent.Key);
-                return;
-            }
-        }
-    }
-
-    private void ScheduleRetry()
-    {
-        if (_retryTimer is not null)
-        {
-            return;
-        }
-
-        var interval = options.Value.OutboxRetryInterval;
-        _retryTimer = this.RegisterGrainTimer(RetryAsync, new GrainTimerCreationOptions(interval, interval) { Interleave = false, KeepAlive = true });
-    }
-
-    private async Task RetryAsync(CancellationToken cancellationToken)
-    {
-        if (state.State.Outbox.Count > 0 && !await TryDeliverAsync())
-        {
-            return;
-        }
-
-        _retryTimer?.Dispose();
-        _retryTimer = null;
-    }
-
     [LoggerMessage(2001, LogLevel.Debug, "Post {PostId} created by {Author}")]
     private static partial void LogCreated(ILogger logger, long postId, string author);
-
-    [LoggerMessage(2002, LogLevel.Debug, "Post {PostId}: stream publish of {Key} failed; the feed confirmation covers it")]
-    private static partial void LogStreamFailed(ILogger logger, Exception exception, long postId, string key);
-
-    [LoggerMessage(2004, LogLevel.Warning, "Post {PostId}: the outbox journal could not be read on activation; confirming every stored event again")]
-    private static partial void LogJournalUnreadable(ILogger logger, Exception exception, long postId);
-
-    [LoggerMessage(2003, LogLevel.Warning, "Post {PostId}: {Pending} event(s) not yet in their feeds; retrying")]
-    private static partial void LogDeliveryFailed(ILogger logger, Exception exception, long postId, int pending);
 }
