@@ -147,21 +147,33 @@ public sealed partial class PostGrain
         }
     }
 
-    /// <summary>Publishes events on the post-event stream, in order, best effort (the confirmation is the guarantee).</summary>
+    /// <summary>
+    /// Publishes events on the post-event stream, in order, best effort (the confirmation is the guarantee): each run
+    /// for one group as one stream batch (one queue message, its events delivered in order), not one call per event.
+    /// </summary>
     private async Task PublishAsync(IReadOnlyList<FeedEvent> feedEvents)
     {
         var provider = this.GetStreamProvider(StorageNames.StreamProvider);
-        foreach (var feedEvent in feedEvents)
+        for (var from = 0; from < feedEvents.Count;)
         {
+            var to = from + 1;
+            while (to < feedEvents.Count && feedEvents[to].Group == feedEvents[from].Group)
+            {
+                to++;
+            }
+
             try
             {
-                await provider.GetStream<FeedEvent>(StreamId.Create(StorageNames.StreamNamespace, feedEvent.Group)).OnNextAsync(feedEvent);
+                var stream = provider.GetStream<FeedEvent>(StreamId.Create(StorageNames.StreamNamespace, feedEvents[from].Group));
+                await (to - from == 1 ? stream.OnNextAsync(feedEvents[from]) : stream.OnNextBatchAsync(feedEvents.Skip(from).Take(to - from)));
             }
             catch (Exception ex)
             {
-                LogStreamFailed(logger, ex, Id, feedEvent.Key);
+                LogStreamFailed(logger, ex, Id, feedEvents[from].Key);
                 return;
             }
+
+            from = to;
         }
     }
 

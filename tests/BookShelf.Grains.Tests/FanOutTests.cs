@@ -255,4 +255,21 @@ public sealed class FanOutTests(ClusterFixture fixture)
         FeedAssert.ContiguousInOrder(listener.Events, afterSeq: 0);
         Assert.Equal(2, (await fixture.Grains.GetGrain<IUpdaterGrain>(group).GetStatsAsync()).LastSeq);
     }
+
+    [Fact]
+    public async Task EventsPublishedAsOneStreamBatchReachTheFeedInOrder()
+    {
+        // A busy post publishes a batch of its fresh events as one stream message: each still reaches the feed, in order.
+        var postId = Random.Shared.NextInt64(7_000_000_000, 8_000_000_000);
+        var group = Groups.ForPost(postId);
+        var stream = fixture.Cluster.Client.GetStreamProvider(StorageNames.StreamProvider)
+            .GetStream<FeedEvent>(Orleans.Runtime.StreamId.Create(StorageNames.StreamNamespace, group));
+        FeedEvent[] batch = [.. Enumerable.Range(1, 5).Select(i => FeedEvent.CommentAdded(postId, i, "bob", $"batched {i}", 0, DateTimeOffset.UtcNow))];
+
+        await stream.OnNextBatchAsync(batch);
+
+        var updater = fixture.Grains.GetGrain<IUpdaterGrain>(group);
+        await Poll.UntilAsync(async () => (await updater.GetStatsAsync()).LastSeq == 5, TimeSpan.FromSeconds(30), "the batch to reach the feed", cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(batch.Select(e => e.Key), (await updater.ReadAsync(0, 10)).Events.Select(e => e.Key));
+    }
 }
