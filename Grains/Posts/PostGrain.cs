@@ -147,6 +147,12 @@ public sealed partial class PostGrain(
         var results = new PostChangeResult[changes.Count];
         var events = new List<FeedEvent>();
         var rollbacks = new List<Action>();
+        if (changes.Any(c => c?.IsComment == true))
+        {
+            // Once per batch: it scans every remembered request id.
+            Comments.ForgetOldRequests(time.GetUtcNow());
+        }
+
         for (var i = 0; i < changes.Count; i++)
         {
             try
@@ -199,7 +205,6 @@ public sealed partial class PostGrain(
             throw new BookShelfValidationException("text", $"This post has reached its limit of {options.Value.MaxCommentsPerPost} comments.");
         }
 
-        Comments.ForgetOldRequests(time.GetUtcNow());
         var unseal = await Comments.SealIfFullAsync();
         var comment = new CommentDetails(Comments.Count + 1, Id, change.User, change.Text!, time.GetUtcNow());
         post.Comments.Add(comment);

@@ -91,9 +91,22 @@ public sealed class AccountAbuseTests(GatewayFixture fixture)
 
         foreach (var path in new[] { "/api/tokens", "/api/accounts" })
         {
-            using var huge = await http.PostAsJsonAsync(path, new { username = new string('a', 1024 * 1024), password = "whatever it is" }, TestContext.Current.CancellationToken);
-            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
+            // The gateway answers 413 after at most 4 KiB and closes the connection: a client still writing the rest
+            // of the megabyte may see that close (a broken pipe) before it reads the answer. Either is a refusal;
+            // anything the gateway could answer after reading the body (401, 400, 201) fails the test.
+            try
+            {
+                using var huge = await http.PostAsJsonAsync(path, new { username = new string('a', 1024 * 1024), password = "whatever it is" }, TestContext.Current.CancellationToken);
+                Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
+            }
+            catch (HttpRequestException cut) when (cut.InnerException is IOException)
+            {
+            }
         }
+
+        // Nothing of it stayed behind: the gateway serves the next request from the same address as usual.
+        using var next = await http.PostAsJsonAsync("/api/tokens", new { username = "nobody-here", password = "whatever it is" }, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, next.StatusCode);
     }
 
     /// <summary>A client whose connections come from <paramref name="address"/> (a loopback address of its own).</summary>
