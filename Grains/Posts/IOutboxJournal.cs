@@ -11,8 +11,8 @@ public interface IOutboxJournal
     /// <summary>Marks events of a post pending; returns once that is durable. A second mark keeps the first time.</summary>
     Task MarkPendingAsync(long postId, IReadOnlyList<string> eventKeys);
 
-    /// <summary>Forgets a confirmed event. Fire and forget: an entry left behind is removed by the next sweep.</summary>
-    void MarkSettled(long postId, string eventKey);
+    /// <summary>Forgets confirmed events of a post (one command). Fire and forget: an entry left behind is removed by the next sweep.</summary>
+    void MarkSettled(long postId, IReadOnlyList<string> eventKeys);
 
     /// <summary>Which of <paramref name="eventKeys"/> of the post are marked pending now.</summary>
     Task<IReadOnlySet<string>> PendingAsync(long postId, IReadOnlyList<string> eventKeys);

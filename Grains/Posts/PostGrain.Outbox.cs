@@ -129,8 +129,9 @@ public sealed partial class PostGrain
                 foreach (var feedEvent in run)
                 {
                     outbox.Remove(feedEvent);
-                    journal.MarkSettled(Id, feedEvent.Key);
                 }
+
+                journal.MarkSettled(Id, [.. run.Select(e => e.Key)]);
 
                 from = to;
             }

@@ -24,8 +24,11 @@ public sealed class RedisOutboxJournal(IConnectionMultiplexer redis, string serv
     }
 
     /// <inheritdoc />
-    public void MarkSettled(long postId, string eventKey) =>
-        Db.SortedSetRemove(_key, Member(postId, eventKey), CommandFlags.FireAndForget);
+    public void MarkSettled(long postId, IReadOnlyList<string> eventKeys)
+    {
+        ArgumentNullException.ThrowIfNull(eventKeys);
+        Db.SortedSetRemove(_key, [.. eventKeys.Select(k => (RedisValue)Member(postId, k))], CommandFlags.FireAndForget);
+    }
 
     /// <inheritdoc />
     public async Task<IReadOnlySet<string>> PendingAsync(long postId, IReadOnlyList<string> eventKeys)

@@ -44,11 +44,15 @@ public sealed class SharedOutboxJournal(TimeProvider time) : IOutboxJournal
     }
 
     /// <inheritdoc />
-    public void MarkSettled(long postId, string eventKey)
+    public void MarkSettled(long postId, IReadOnlyList<string> eventKeys)
     {
+        ArgumentNullException.ThrowIfNull(eventKeys);
         lock (_pending)
         {
-            _pending.Remove(new PendingEvent(postId, eventKey));
+            foreach (var key in eventKeys)
+            {
+                _pending.Remove(new PendingEvent(postId, key));
+            }
         }
     }
 
