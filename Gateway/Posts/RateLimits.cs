@@ -6,21 +6,28 @@ using StackExchange.Redis;
 namespace BookShelf.Gateway.Posts;
 
 /// <summary>
-/// Fixed-window limits on sign-ups, sign-in attempts and writes, each per client address and per user (or per
+/// Sliding-window limits on sign-ups, sign-in attempts and writes, each per client address and per user (or per
 /// gateway), counted in Redis so they hold across every gateway of the cluster: two gateways do not give a user
-/// twice the limit. A window's count is one <c>INCR</c> of a key that expires with it; the limits of one request
-/// are counted by one script in one round trip (a single Redis primary: in Redis Cluster its keys would have to
-/// share a slot). While Redis cannot be
-/// reached, each gateway counts on its own (the framework's <see cref="PartitionedRateLimiter"/>), so the limits
-/// still hold per gateway. Every limit named must grant a permit.
+/// twice the limit. Each window of the clock has a count (one <c>INCR</c> of a key that lives two windows); a
+/// request is granted when this window's count plus the previous window's, weighted by how much of it still lies
+/// within one window of now, is within the limit. So a limit holds across the turn of a window (a plain fixed
+/// window let twice the limit through there, and unlocked a locked-out name the moment the minute turned), and a
+/// lockout fades over one window. The limits of one request are counted by one script in one round trip (a single
+/// Redis primary: in Redis Cluster its keys would have to share a slot). Refused attempts count too. While Redis
+/// cannot be reached, each gateway counts on its own (the framework's sliding <see cref="PartitionedRateLimiter"/>),
+/// so the limits still hold per gateway. Every limit named must grant a permit.
 /// </summary>
 public sealed partial class RateLimits : IDisposable
 {
     /// <summary>How long a count may take before this gateway counts on its own for that request.</summary>
     private static readonly TimeSpan CountTimeout = TimeSpan.FromMilliseconds(500);
 
-    // Counts every key of one request in one round trip: INCR each, set its expiry when it is new, return the counts.
-    private const string Script = "local r = {} for i, k in ipairs(KEYS) do local n = redis.call('INCR', k) if n == 1 then redis.call('PEXPIRE', k, ARGV[1]) end r[i] = n end return r";
+    // KEYS are pairs (this window's key, the previous window's key) for each limit. INCRs this window's count (which
+    // lives two windows, so it is still there as the previous one) and returns it with the previous window's count.
+    private const string Script = "local r = {} for i = 1, #KEYS, 2 do local n = redis.call('INCR', KEYS[i]) if n == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[1]) end r[i] = n r[i + 1] = tonumber(redis.call('GET', KEYS[i + 1]) or '0') end return r";
+
+    // The fallback's windows slide in this many steps.
+    private const int LocalSegments = 6;
 
     private readonly IConnectionMultiplexer _redis;
     private readonly GatewayOptions _options;
@@ -40,8 +47,8 @@ public sealed partial class RateLimits : IDisposable
         _logger = logger;
         _prefix = $"{configuration["Orleans:ServiceId"] ?? "bookshelf"}:limits:";
         var window = _options.RateLimitWindow;
-        _local = PartitionedRateLimiter.Create<(string Key, int Limit), string>(request => RateLimitPartition.GetFixedWindowLimiter(
-            request.Key, _ => new FixedWindowRateLimiterOptions { PermitLimit = request.Limit, Window = window, QueueLimit = 0 }));
+        _local = PartitionedRateLimiter.Create<(string Key, int Limit), string>(request => RateLimitPartition.GetSlidingWindowLimiter(
+            request.Key, _ => new SlidingWindowRateLimiterOptions { PermitLimit = request.Limit, Window = window, SegmentsPerWindow = LocalSegments, QueueLimit = 0 }));
     }
 
     /// <summary>The window, for Retry-After.</summary>
@@ -78,15 +85,19 @@ public sealed partial class RateLimits : IDisposable
     private async Task<bool> TakeAsync(params (string Name, int Limit)[] limits)
     {
         var window = (long)_options.RateLimitWindow.TotalMilliseconds;
-        var current = _time.GetUtcNow().ToUnixTimeMilliseconds() / window;
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var current = now / window;
+        // The share of the previous window that is still within one window of now.
+        var previousWeight = 1.0 - ((double)(now % window) / window);
         // Never wait for a Redis that is down (a queued command would wait its whole timeout): count here meanwhile.
         if (_redis.IsConnected)
         {
             try
             {
-                var counts = (long[])(await _redis.GetDatabase().ScriptEvaluateAsync(Script, [.. limits.Select(l => (RedisKey)$"{_prefix}{l.Name}:{current}")], [window])
+                RedisKey[] keys = [.. limits.SelectMany(l => new RedisKey[] { $"{_prefix}{l.Name}:{current}", $"{_prefix}{l.Name}:{current - 1}" })];
+                var counts = (long[])(await _redis.GetDatabase().ScriptEvaluateAsync(Script, keys, [2 * window])
                     .WaitAsync(CountTimeout, _time))!;
-                return limits.Select((l, i) => counts[i] <= l.Limit).All(granted => granted);
+                return limits.Select((l, i) => counts[2 * i] + (counts[(2 * i) + 1] * previousWeight) <= l.Limit).All(granted => granted);
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
