@@ -1,5 +1,6 @@
 using BookShelf.Gateway.Apis;
 using BookShelf.Gateway.Extensions;
+using BookShelf.Gateway.Sse;
 using BookShelf.Gateway.WebSockets;
 using BookShelf.ServiceDefaults;
 
@@ -19,6 +20,7 @@ app.UseAuthorization();
 
 app.MapDefaultEndpoints();
 app.MapUpdateNotice();
+app.MapSseUpdateNotice();
 app.MapAccountsApi();
 app.MapPostsApi();
 app.MapRazorPages();

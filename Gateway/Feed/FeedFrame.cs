@@ -12,12 +12,14 @@ public sealed class FeedFrame
 {
     private readonly byte[] _wire;
     private readonly int[] _offsets;
+    private readonly int[] _lengths;
 
-    private FeedFrame(IReadOnlyList<FeedEvent> events, byte[] wire, int[] offsets)
+    private FeedFrame(IReadOnlyList<FeedEvent> events, byte[] wire, int[] offsets, int[] lengths)
     {
         Events = events;
         _wire = wire;
         _offsets = offsets;
+        _lengths = lengths;
     }
 
     /// <summary>The events, in seq order with no gaps.</summary>
@@ -40,6 +42,16 @@ public sealed class FeedFrame
         return count == 0 ? ReadOnlyMemory<byte>.Empty : _wire.AsMemory(_offsets[first]);
     }
 
+    /// <summary>
+    /// The JSON of event <paramref name="index"/> (of <see cref="Events"/>): the payload of its WebSocket frame, which
+    /// an SSE stream sends as its <c>data:</c>. Shared: never modify it.
+    /// </summary>
+    public ReadOnlyMemory<byte> JsonOf(int index)
+    {
+        var end = _offsets[index] + (index + 1 < _offsets.Length ? _offsets[index + 1] - _offsets[index] : _wire.Length - _offsets[index]);
+        return _wire.AsMemory(end - _lengths[index], _lengths[index]);
+    }
+
     /// <summary>Encodes one event.</summary>
     public static FeedFrame Create(FeedEvent feedEvent) => Create([feedEvent]);
 
@@ -52,7 +64,8 @@ public sealed class FeedFrame
             throw new ArgumentException("A frame needs an event.", nameof(events));
         }
 
-        var frames = events.Select(e => WebSocketFrames.Frame(WebSocketFrames.Text, FrameEncoder.Encode(e))).ToArray();
+        var json = events.Select(FrameEncoder.Encode).ToArray();
+        var frames = json.Select(j => WebSocketFrames.Frame(WebSocketFrames.Text, j)).ToArray();
         var offsets = new int[frames.Length];
         var wire = new byte[frames.Sum(f => f.Length)];
         var at = 0;
@@ -63,6 +76,7 @@ public sealed class FeedFrame
             at += frames[i].Length;
         }
 
-        return new FeedFrame(events, wire, offsets);
+        // A server frame is its header then its payload, unmasked: the JSON is the last bytes of each frame.
+        return new FeedFrame(events, wire, offsets, [.. json.Select(j => j.Length)]);
     }
 }

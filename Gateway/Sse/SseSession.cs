@@ -1,0 +1,387 @@
+using System.Text;
+using BookShelf.Gateway.Diagnostics;
+using BookShelf.Gateway.Feed;
+using BookShelf.Gateway.Options;
+using BookShelf.Gateway.WebSockets;
+
+namespace BookShelf.Gateway.Sse;
+
+/// <summary>
+/// One Server-Sent Events stream: the fallback for clients whose WebSocket cannot connect. The same groups,
+/// frames and guarantees as a <see cref="WebSocketSession"/>, one way only: each event's <c>data:</c> is the JSON
+/// of its WebSocket frame, and its <c>id:</c> is the connection's whole position after it
+/// (<c>site:41,post-7:3</c>), so the browser's automatic reconnect sends it back as <c>Last-Event-ID</c> and
+/// resumes every group without a gap or a repeat. What waits to be written is bounded like a WebSocket's backlog
+/// (<see cref="GatewayOptions.SendQueueLimit"/> events): a stream that falls that far behind is ended, and its
+/// client reconnects and resumes from the last event it got. Comments (<c>: ping</c>) keep idle streams alive.
+/// </summary>
+public sealed partial class SseSession : IFeedListener
+{
+    private readonly GatewayFeed _feed;
+    private readonly KnownGroups _known;
+    private readonly GatewayOptions _options;
+    private readonly GatewayMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly Lock _lock = new();
+    private readonly List<Position> _groups = [];
+    private readonly Queue<byte[]> _pending = new();
+    private readonly CancellationTokenSource _ended = new();
+    private TaskCompletionSource _written = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _queued = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>A stream that has not started writing yet: what it is sent waits until <see cref="RunAsync"/>.</summary>
+    public SseSession(GatewayFeed feed, KnownGroups known, GatewayOptions options, GatewayMetrics metrics, ILogger logger)
+    {
+        _feed = feed;
+        _known = known;
+        _options = options;
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    /// <summary>Whether the stream fell too far behind and was ended.</summary>
+    public bool TooSlow { get; private set; }
+
+    /// <summary>
+    /// Joins the groups without a resume seq (before the response starts, so a client that sees it start gets
+    /// every later event), and takes the place of the resumed ones, so their live events wait for their replay.
+    /// </summary>
+    public async Task JoinAsync(IEnumerable<(string Group, long? Resume)> subscriptions, CancellationToken cancellationToken)
+    {
+        foreach (var (group, resume) in subscriptions.Where(s => s.Resume is null))
+        {
+            await SubscribeAsync(group, null, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Writes the stream until the client goes, the gateway stops or the stream falls too far behind: first the
+    /// replays of the resumed groups, then live events, with a comment whenever it has been quiet for a while.
+    /// Leaves every group at the end.
+    /// </summary>
+    public async Task RunAsync(HttpResponse response, IEnumerable<(string Group, long Resume)> resumes, CancellationToken aborted)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, _ended.Token);
+        var token = linked.Token;
+        _metrics.Connection(1);
+        try
+        {
+            var resuming = Task.WhenAll(resumes.Select(r => SubscribeAsync(r.Group, r.Resume, token)));
+            await WriteLoopAsync(response, token);
+            await resuming.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
+        {
+            LogClosed(_logger, ex.Message);
+        }
+        finally
+        {
+            await LeaveAllAsync();
+            _metrics.Connection(-1);
+        }
+    }
+
+    /// <summary>Ends the stream (the gateway is stopping: the client reconnects to another and resumes).</summary>
+    public void End() => _ended.Cancel();
+
+    /// <summary>Leaves every group.</summary>
+    public async Task LeaveAllAsync()
+    {
+        Position[] all;
+        lock (_lock)
+        {
+            all = [.. _groups];
+            _groups.Clear();
+        }
+
+        foreach (var position in all)
+        {
+            if (position.Subscription is { } subscription)
+            {
+                await subscription.DisposeAsync();
+                _metrics.Subscription(position.Group, -1);
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnEvent(FeedFrame frame)
+    {
+        lock (_lock)
+        {
+            EnqueueAfterLocked(frame);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask OnReplayAsync(FeedFrame frame, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task room;
+            lock (_lock)
+            {
+                // Replays are bulk: leave half the room for live events of other groups.
+                if (_pending.Count < Math.Max(1, _options.SendQueueLimit / 2) || TooSlow)
+                {
+                    EnqueueAfterLocked(frame);
+                    return;
+                }
+
+                room = _written.Task;
+            }
+
+            await room.WaitAsync(cancellationToken);
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnSubscribed(string group, long lastSeq)
+    {
+        lock (_lock)
+        {
+            if (Find(group) is not { } position)
+            {
+                return;
+            }
+
+            position.LastSeq = Math.Max(position.LastSeq, lastSeq);
+            position.Known = true;
+            EnqueueLocked(Event(ControlFrames.Subscribed(group, position.LastSeq), withId: true));
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnReset(string group, long lastSeq)
+    {
+        lock (_lock)
+        {
+            if (Find(group) is not { } position)
+            {
+                return;
+            }
+
+            position.LastSeq = lastSeq;
+            position.Known = true;
+            EnqueueLocked(Event(ControlFrames.Reset(group, lastSeq), withId: true));
+        }
+
+        _metrics.Reset();
+    }
+
+    /// <summary>The connection's position: every group whose place is known, as <c>group:seq</c>.</summary>
+    public string PositionText()
+    {
+        lock (_lock)
+        {
+            return PositionLocked();
+        }
+    }
+
+    private async Task SubscribeAsync(string group, long? resume, CancellationToken cancellationToken)
+    {
+        bool exists;
+        try
+        {
+            exists = await _known.ExistsAsync(group);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogSubscribeFailed(_logger, ex, group);
+            Send(ControlFrames.Error("unavailable", "The group could not be joined right now; reconnect.", group));
+            return;
+        }
+
+        if (!exists)
+        {
+            Send(ControlFrames.Error("unknown_group", $"There is no post '{group["post-".Length..]}'.", group));
+            return;
+        }
+
+        var position = new Position(group) { LastSeq = resume ?? 0, Known = resume is not null };
+        lock (_lock)
+        {
+            _groups.Add(position);
+        }
+
+        try
+        {
+            position.Subscription = await _feed.SubscribeAsync(group, resume, this, cancellationToken);
+            _metrics.Subscription(group, 1);
+            if (resume is not null)
+            {
+                _metrics.Resumed();
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            lock (_lock)
+            {
+                _groups.Remove(position);
+            }
+
+            LogSubscribeFailed(_logger, ex, group);
+            Send(ControlFrames.Error("unavailable", "The group could not be joined right now; reconnect.", group));
+        }
+    }
+
+    private async Task WriteLoopAsync(HttpResponse response, CancellationToken token)
+    {
+        // The client reconnects a second after the stream ends (the browser's default is about 3 s).
+        await response.Body.WriteAsync("retry: 1000\n\n"u8.ToArray(), token);
+        await response.Body.FlushAsync(token);
+        var quiet = _options.PingInterval;
+        while (true)
+        {
+            byte[][] batch;
+            Task queued;
+            lock (_lock)
+            {
+                batch = [.. _pending];
+                _pending.Clear();
+                queued = _queued.Task;
+                if (batch.Length == 0)
+                {
+                    _queued = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    queued = _queued.Task;
+                }
+            }
+
+            if (batch.Length == 0)
+            {
+                var woke = await Task.WhenAny(queued, Task.Delay(quiet, token));
+                token.ThrowIfCancellationRequested();
+                if (woke != queued)
+                {
+                    await response.Body.WriteAsync(": ping\n\n"u8.ToArray(), token);
+                    await response.Body.FlushAsync(token);
+                }
+
+                continue;
+            }
+
+            foreach (var chunk in batch)
+            {
+                await response.Body.WriteAsync(chunk, token);
+            }
+
+            await response.Body.FlushAsync(token);
+            _metrics.Delivered(batch.Length);
+            TaskCompletionSource written;
+            lock (_lock)
+            {
+                written = _written;
+                _written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            written.TrySetResult();
+        }
+    }
+
+    private void Send(byte[] json)
+    {
+        lock (_lock)
+        {
+            EnqueueLocked(Event(json, withId: false));
+        }
+    }
+
+    /// <summary>The events of <paramref name="frame"/> this stream has not had, each with the position after it. Holds the lock.</summary>
+    private void EnqueueAfterLocked(FeedFrame frame)
+    {
+        if (Find(frame.Group) is not { } position || frame.LastSeq <= position.LastSeq)
+        {
+            return;
+        }
+
+        for (var i = 0; i < frame.Events.Count; i++)
+        {
+            if (frame.Events[i].Seq <= position.LastSeq)
+            {
+                continue;
+            }
+
+            position.LastSeq = frame.Events[i].Seq;
+            position.Known = true;
+            EnqueueLocked(Event(frame.JsonOf(i).Span, withId: true));
+        }
+    }
+
+    private void EnqueueLocked(byte[] sseEvent)
+    {
+        if (TooSlow)
+        {
+            return;
+        }
+
+        if (_pending.Count >= _options.SendQueueLimit)
+        {
+            // Too far behind: end the stream. The client resumes from the last event it was sent.
+            TooSlow = true;
+            _pending.Clear();
+            _metrics.SlowConsumer();
+            LogTooSlow(_logger, _options.SendQueueLimit);
+            _ended.Cancel();
+            return;
+        }
+
+        _pending.Enqueue(sseEvent);
+        _queued.TrySetResult();
+    }
+
+    /// <summary>One SSE event: <c>id:</c> (the position, when asked) and <c>data:</c> (JSON has no raw newline). Holds the lock.</summary>
+    private byte[] Event(ReadOnlySpan<byte> json, bool withId)
+    {
+        var id = withId ? PositionLocked() : null;
+        var length = (id is null ? 0 : 5 + Encoding.ASCII.GetByteCount(id)) + 6 + json.Length + 2;
+        var bytes = new byte[length];
+        var at = 0;
+        if (id is not null)
+        {
+            at += Encoding.ASCII.GetBytes("id: " + id + "\n", bytes);
+        }
+
+        at += Encoding.ASCII.GetBytes("data: ", bytes.AsSpan(at));
+        json.CopyTo(bytes.AsSpan(at));
+        at += json.Length;
+        bytes[at] = (byte)'\n';
+        bytes[at + 1] = (byte)'\n';
+        return bytes;
+    }
+
+    private string PositionLocked() => string.Join(',', _groups.Where(p => p.Known).Select(p => $"{p.Group}:{p.LastSeq}"));
+
+    private Position? Find(string group)
+    {
+        foreach (var position in _groups)
+        {
+            if (string.Equals(position.Group, group, StringComparison.Ordinal))
+            {
+                return position;
+            }
+        }
+
+        return null;
+    }
+
+    private sealed class Position(string group)
+    {
+        public string Group { get; } = group;
+
+        public long LastSeq { get; set; }
+
+        public bool Known { get; set; }
+
+        public IAsyncDisposable? Subscription { get; set; }
+    }
+
+    [LoggerMessage(4301, LogLevel.Debug, "SSE stream closed: {Reason}")]
+    private static partial void LogClosed(ILogger logger, string reason);
+
+    [LoggerMessage(4302, LogLevel.Warning, "Could not subscribe an SSE stream to {Group}")]
+    private static partial void LogSubscribeFailed(ILogger logger, Exception exception, string group);
+
+    [LoggerMessage(4303, LogLevel.Information, "SSE stream ended: more than {Limit} events waited for a slow client")]
+    private static partial void LogTooSlow(ILogger logger, int limit);
+}
