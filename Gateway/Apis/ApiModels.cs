@@ -14,3 +14,6 @@ public sealed record AccountResponse(string Username);
 
 /// <summary>Answer of <c>POST /api/tokens</c>.</summary>
 public sealed record TokenResponse(string Token, long ExpiresIn);
+
+/// <summary>A group's presence: <c>{"count":3}</c>.</summary>
+public sealed record PresenceCount(int Count);

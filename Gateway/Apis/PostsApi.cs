@@ -14,6 +14,8 @@ public static class PostsApi
         posts.MapGet("/", ListPostsAsync);
         posts.MapGet("/{id:long}", GetPostAsync);
         posts.MapGet("/{id:long}/comments", GetCommentsAsync);
+        posts.MapGet("/{id:long}/presence", GetPresenceAsync);
+        app.MapGet("/api/presence", GetOnlineAsync);
         posts.MapPost("/", CreatePostAsync).RequireAuthorization(Extensions.GatewayHostingExtensions.ApiWritePolicy);
         posts.MapPost("/{id:long}/comments", AddCommentAsync).RequireAuthorization(Extensions.GatewayHostingExtensions.ApiWritePolicy);
         posts.MapPost("/{id:long}/likes", ToggleLikeAsync).RequireAuthorization(Extensions.GatewayHostingExtensions.ApiWritePolicy);
@@ -37,6 +39,14 @@ public static class PostsApi
     /// <summary>One post, or 404.</summary>
     public static async Task<Results<Ok<PostDetails>, ProblemHttpResult>> GetPostAsync(long id, PostService posts) =>
         await posts.GetAsync(id) is { } post ? TypedResults.Ok(post) : NotFound(id);
+
+    /// <summary>How many connections have the post's group open across the cluster now, or 404.</summary>
+    public static async Task<Results<Ok<PresenceCount>, ProblemHttpResult>> GetPresenceAsync(long id, Feed.KnownGroups known, Presence.PresenceTracker presence) =>
+        id > 0 && await known.ExistsAsync(Groups.ForPost(id)) ? TypedResults.Ok(new PresenceCount(await presence.CountAsync(Groups.ForPost(id)))) : NotFound(id);
+
+    /// <summary>How many connections are in the site group (every page of the blog) across the cluster now.</summary>
+    public static async Task<Ok<PresenceCount>> GetOnlineAsync(Presence.PresenceTracker presence) =>
+        TypedResults.Ok(new PresenceCount(await presence.CountAsync(Groups.Site)));
 
     /// <summary>A page of a post's comments, oldest first (<c>after</c> a comment id, <c>limit</c> up to 100; a <c>Link: rel="next"</c> header when more may follow), or 404.</summary>
     public static async Task<Results<Ok<IReadOnlyList<CommentDetails>>, ValidationProblem, ProblemHttpResult>> GetCommentsAsync(long id, PostService posts, HttpContext context, long? after, int? limit)

@@ -26,6 +26,7 @@ public static partial class GatewayHostingExtensions
             .Validate(o => o.KnownProxies.All(p => System.Net.IPAddress.TryParse(p, out _)), "Gateway:KnownProxies must be IP addresses.")
             .ValidateOnStart();
         builder.Services.AddOptions<GatewayFeedOptions>().BindConfiguration(GatewayFeedOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<Presence.PresenceOptions>().BindConfiguration(Presence.PresenceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var settings = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
         var redis = ConfigurationOptions.Parse(settings.Redis is { Length: > 0 } r ? r : "127.0.0.1:6379");
         redis.AbortOnConnectFail = false;
@@ -72,6 +73,7 @@ public static partial class GatewayHostingExtensions
         builder.Services.AddSingleton<GatewayFeed>();
         builder.Services.AddSingleton<KnownGroups>();
         builder.Services.AddHostedService<GatewayFeedService>();
+        builder.Services.AddSingleton<Presence.PresenceTracker>();
         builder.Services.AddSingleton<WebSockets.HeartbeatMonitor>();
         builder.Services.AddSingleton<WebSockets.ConnectionCaps>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebSockets.HeartbeatMonitor>());

@@ -53,6 +53,12 @@ public static class SseEndpoint
             return;
         }
 
+        if (!UpdateNoticeEndpoint.TryReadPresence(new QueryCollection(query), out var presence))
+        {
+            await Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad subscription", detail: "presence is 1 or 0.").ExecuteAsync(context);
+            return;
+        }
+
         if (services.GetRequiredService<ConnectionCaps>().TryAcquire(context.Connection.RemoteIpAddress, out var refusal) is not { } lease)
         {
             context.Response.Headers.RetryAfter = "5";
@@ -67,6 +73,8 @@ public static class SseEndpoint
                 services.GetRequiredService<KnownGroups>(),
                 options,
                 services.GetRequiredService<GatewayMetrics>(),
+                services.GetRequiredService<Presence.PresenceTracker>(),
+                presence,
                 services.GetRequiredService<ILoggerFactory>().CreateLogger<SseSession>());
             var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
             using var stopping = lifetime.ApplicationStopping.Register(session.End);

@@ -15,12 +15,13 @@ namespace BookShelf.Gateway.Sse;
 /// (<see cref="GatewayOptions.SendQueueLimit"/> events): a stream that falls that far behind is ended, and its
 /// client reconnects and resumes from the last event it got. Comments (<c>: ping</c>) keep idle streams alive.
 /// </summary>
-public sealed partial class SseSession : IFeedListener
+public sealed partial class SseSession : IFeedListener, Presence.IPresenceListener
 {
     private readonly GatewayFeed _feed;
     private readonly KnownGroups _known;
     private readonly GatewayOptions _options;
     private readonly GatewayMetrics _metrics;
+    private readonly Presence.PresenceTracker _presence;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private readonly List<Position> _groups = [];
@@ -28,10 +29,13 @@ public sealed partial class SseSession : IFeedListener
     private readonly CancellationTokenSource _ended = new();
     private TaskCompletionSource _written = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _queued = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly bool _wantsPresence;
 
     /// <summary>A stream that has not started writing yet: what it is sent waits until <see cref="RunAsync"/>.</summary>
-    public SseSession(GatewayFeed feed, KnownGroups known, GatewayOptions options, GatewayMetrics metrics, ILogger logger)
+    public SseSession(GatewayFeed feed, KnownGroups known, GatewayOptions options, GatewayMetrics metrics, Presence.PresenceTracker presence, bool wantsPresence, ILogger logger)
     {
+        _presence = presence;
+        _wantsPresence = wantsPresence;
         _feed = feed;
         _known = known;
         _options = options;
@@ -65,11 +69,10 @@ public sealed partial class SseSession : IFeedListener
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, _ended.Token);
         var token = linked.Token;
         _metrics.Connection(1);
+        var resuming = Task.WhenAll(resumes.Select(r => SubscribeAsync(r.Group, r.Resume, token)));
         try
         {
-            var resuming = Task.WhenAll(resumes.Select(r => SubscribeAsync(r.Group, r.Resume, token)));
             await WriteLoopAsync(response, token);
-            await resuming.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or InvalidOperationException or Microsoft.AspNetCore.Connections.ConnectionAbortedException)
         {
@@ -77,6 +80,9 @@ public sealed partial class SseSession : IFeedListener
         }
         finally
         {
+            // A replay still waiting for room stops here; only then are the groups (and their presence) left.
+            _ended.Cancel();
+            await resuming.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await LeaveAllAsync();
             _metrics.Connection(-1);
         }
@@ -97,6 +103,12 @@ public sealed partial class SseSession : IFeedListener
 
         foreach (var position in all)
         {
+            if (position.Counted)
+            {
+                _presence.Unwatch(position.Group, this);
+                _presence.Left(position.Group);
+            }
+
             if (position.Subscription is { } subscription)
             {
                 await subscription.DisposeAsync();
@@ -170,6 +182,19 @@ public sealed partial class SseSession : IFeedListener
         _metrics.Reset();
     }
 
+    /// <inheritdoc />
+    public void OnPresence(string group, int count)
+    {
+        lock (_lock)
+        {
+            if (Find(group) is { } position && position.LastPresence != count)
+            {
+                position.LastPresence = count;
+                EnqueueLocked(Event(ControlFrames.Presence(group, count), withId: false));
+            }
+        }
+    }
+
     /// <summary>The connection's position: every group whose place is known, as <c>group:seq</c>.</summary>
     public string PositionText()
     {
@@ -213,6 +238,9 @@ public sealed partial class SseSession : IFeedListener
             {
                 _metrics.Resumed();
             }
+
+            _presence.Joined(group);
+            position.Counted = true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -223,6 +251,19 @@ public sealed partial class SseSession : IFeedListener
 
             LogSubscribeFailed(_logger, ex, group);
             Send(ControlFrames.Error("unavailable", "The group could not be joined right now; reconnect.", group));
+            return;
+        }
+
+        if (_wantsPresence)
+        {
+            try
+            {
+                OnPresence(group, await _presence.WatchAsync(group, this));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogSubscribeFailed(_logger, ex, group);
+            }
         }
     }
 
@@ -372,6 +413,10 @@ public sealed partial class SseSession : IFeedListener
         public long LastSeq { get; set; }
 
         public bool Known { get; set; }
+
+        public bool Counted { get; set; }
+
+        public int LastPresence { get; set; } = -1;
 
         public IAsyncDisposable? Subscription { get; set; }
     }

@@ -2,8 +2,8 @@ using System.Text.Json;
 
 namespace BookShelf.Gateway.WebSockets;
 
-/// <summary>A parsed client message: <c>subscribe</c>, <c>unsubscribe</c> or <c>ping</c>.</summary>
-public sealed record ClientMessage(string Type, string? Group, long? Resume)
+/// <summary>A parsed client message: <c>subscribe</c> (with <c>presence</c>: push the group's presence count too), <c>unsubscribe</c> or <c>ping</c>.</summary>
+public sealed record ClientMessage(string Type, string? Group, long? Resume, bool Presence = false)
 {
     /// <summary>Parses one text message; on failure returns null and an error code and message for the client.</summary>
     public static ClientMessage? Parse(ReadOnlySpan<byte> utf8, out string? errorCode, out string? error)
@@ -13,6 +13,7 @@ public sealed record ClientMessage(string Type, string? Group, long? Resume)
         string? type = null;
         string? group = null;
         long? resume = null;
+        var presence = false;
         try
         {
             var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 4 });
@@ -38,7 +39,10 @@ public sealed record ClientMessage(string Type, string? Group, long? Resume)
                         break;
                     case "resume" when reader.TokenType == JsonTokenType.Null:
                         break;
-                    case "type" or "group" or "resume":
+                    case "presence" when reader.TokenType is JsonTokenType.True or JsonTokenType.False:
+                        presence = reader.GetBoolean();
+                        break;
+                    case "type" or "group" or "resume" or "presence":
                         return Fail("bad_message", $"'{name}' has the wrong type.", out errorCode, out error);
                     default:
                         reader.Skip();
@@ -60,7 +64,7 @@ public sealed record ClientMessage(string Type, string? Group, long? Resume)
         {
             null => Fail("bad_message", "The message has no 'type'.", out errorCode, out error),
             "subscribe" or "unsubscribe" when group is null => Fail("bad_message", $"'{type}' needs a 'group'.", out errorCode, out error),
-            "subscribe" or "unsubscribe" or "ping" => new ClientMessage(type, group, resume),
+            "subscribe" or "unsubscribe" or "ping" => new ClientMessage(type, group, resume, presence),
             _ => Fail("unknown_type", $"Unknown message type '{type}'.", out errorCode, out error),
         };
     }

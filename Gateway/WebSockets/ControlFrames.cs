@@ -41,6 +41,14 @@ public static class ControlFrames
         }
     });
 
+    /// <summary><c>{"type":"presence","group":g,"count":n}</c>: the group's cluster-wide presence count; no seq, never replayed.</summary>
+    public static byte[] Presence(string group, int count) => Write(w =>
+    {
+        w.WriteString("type", "presence");
+        w.WriteString("group", group);
+        w.WriteNumber("count", count);
+    });
+
     /// <summary><c>{"type":"pong"}</c>.</summary>
     public static readonly byte[] Pong = Write(w => w.WriteString("type", "pong"));
 

@@ -44,7 +44,12 @@ public static partial class UpdateNoticeEndpoint
             return UpgradeDecision.Refuse(StatusCodes.Status400BadRequest, "Bad subscription", error!);
         }
 
-        return new UpgradeDecision(StatusCodes.Status101SwitchingProtocols, null, null, subscriptions, !query.ContainsKey("groups") && !query.ContainsKey("resume"));
+        if (!TryReadPresence(query, out var presence))
+        {
+            return UpgradeDecision.Refuse(StatusCodes.Status400BadRequest, "Bad subscription", "presence is 1 or 0.");
+        }
+
+        return new UpgradeDecision(StatusCodes.Status101SwitchingProtocols, null, null, subscriptions, !query.ContainsKey("groups") && !query.ContainsKey("resume") && !presence, presence);
     }
 
     /// <summary>
@@ -63,11 +68,12 @@ public static partial class UpdateNoticeEndpoint
             services.GetRequiredService<IOptions<GatewayOptions>>().Value,
             services.GetRequiredService<GatewayMetrics>(),
             services.GetRequiredService<HeartbeatMonitor>(),
+            services.GetRequiredService<Presence.PresenceTracker>(),
             services.GetRequiredService<ILoggerFactory>().CreateLogger<WebSocketSession>());
         session.Hold(lease);
         try
         {
-            await session.JoinAsync(decision.Subscriptions.Where(s => s.Resume is null).Select(s => s.Group), announce: !decision.Bare, aborted);
+            await session.JoinAsync(decision.Subscriptions.Where(s => s.Resume is null).Select(s => s.Group), announce: !decision.Bare, decision.Presence, aborted);
         }
         catch
         {
@@ -150,6 +156,14 @@ public static partial class UpdateNoticeEndpoint
         }
 
         return string.Equals(origin, $"{scheme}://{host}", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Reads <c>presence=1</c> (every group of the URL pushes its presence count) or <c>presence=0</c>; false for anything else.</summary>
+    internal static bool TryReadPresence(IQueryCollection query, out bool presence)
+    {
+        var value = query["presence"].ToString();
+        presence = value is "1" or "true";
+        return value is "" or "0" or "1" or "true" or "false";
     }
 
     /// <summary>Reads <c>groups</c> and <c>resume</c> from the query; a bare URL means the site group.</summary>

@@ -2,20 +2,38 @@ namespace BookShelf.Gateway.WebSockets;
 
 /// <summary>
 /// The session's groups: joining (only groups that exist), leaving, the per-connection limit on how often it
-/// may change them, and each group's position (the last seq this connection has).
+/// may change them, each group's position (the last seq this connection has), and its part in the group's
+/// presence (counted while in the group; pushed the count when it asked).
 /// </summary>
 public sealed partial class WebSocketSession
 {
+    private bool _urlPresence;
+
     /// <summary>
     /// Joins groups before the upgrade is answered, so that once a client sees it succeed it gets every later
     /// event. With <paramref name="announce"/> false no <c>subscribed</c> frame is sent: the original BookShelf
     /// client, on a bare URL, gets nothing but post frames. Events wait in the backlog until <see cref="Attach"/>.
     /// </summary>
-    public async Task JoinAsync(IEnumerable<string> groups, bool announce, CancellationToken cancellationToken)
+    public async Task JoinAsync(IEnumerable<string> groups, bool announce, bool presence, CancellationToken cancellationToken)
     {
+        _urlPresence = presence;
         foreach (var group in groups)
         {
-            await SubscribeAsync(group, resume: null, announce, cancellationToken);
+            await SubscribeAsync(group, resume: null, announce, presence, cancellationToken);
+        }
+    }
+
+    /// <inheritdoc />
+    public void OnPresence(string group, int count)
+    {
+        lock (_lock)
+        {
+            // Only a change: a push that repeats what this connection was last told is not sent again.
+            if (Find(group) is { Presence: true } position && position.LastPresence != count)
+            {
+                position.LastPresence = count;
+                SendLocked(Control(ControlFrames.Presence(group, count)));
+            }
         }
     }
 
@@ -35,6 +53,7 @@ public sealed partial class WebSocketSession
 
         foreach (var position in all)
         {
+            LeavePresence(position);
             if (position.Subscription is { } subscription)
             {
                 await subscription.DisposeAsync();
@@ -61,7 +80,7 @@ public sealed partial class WebSocketSession
         return true;
     }
 
-    private async Task SubscribeAsync(string group, long? resume, bool announce, CancellationToken cancellationToken)
+    private async Task SubscribeAsync(string group, long? resume, bool announce, bool presence, CancellationToken cancellationToken)
     {
         if (!Groups.IsValid(group))
         {
@@ -87,7 +106,7 @@ public sealed partial class WebSocketSession
             return;
         }
 
-        var position = new GroupPosition(group) { LastSeq = resume ?? 0, Announce = announce };
+        var position = new GroupPosition(group) { LastSeq = resume ?? 0, Announce = announce, Presence = presence };
         lock (_lock)
         {
             if (Find(group) is not null)
@@ -113,6 +132,9 @@ public sealed partial class WebSocketSession
             {
                 _metrics.Resumed();
             }
+
+            _presence.Joined(group);
+            position.Counted = true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -123,6 +145,38 @@ public sealed partial class WebSocketSession
 
             LogSubscribeFailed(_logger, ex, group);
             Send(ControlFrames.Error("unavailable", "The group could not be joined right now; try again.", group));
+            return;
+        }
+
+        if (presence)
+        {
+            await WatchPresenceAsync(position);
+        }
+    }
+
+    /// <summary>Sends the group's count now (this connection in it) and every change after; a cluster that cannot be reached now pushes it later.</summary>
+    private async Task WatchPresenceAsync(GroupPosition position)
+    {
+        try
+        {
+            OnPresence(position.Group, await _presence.WatchAsync(position.Group, this));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogSubscribeFailed(_logger, ex, position.Group);
+        }
+    }
+
+    private void LeavePresence(GroupPosition position)
+    {
+        if (position.Presence)
+        {
+            _presence.Unwatch(position.Group, this);
+        }
+
+        if (position.Counted)
+        {
+            _presence.Left(position.Group);
         }
     }
 
@@ -145,6 +199,7 @@ public sealed partial class WebSocketSession
             return;
         }
 
+        LeavePresence(position);
         if (position.Subscription is { } subscription)
         {
             await subscription.DisposeAsync();
@@ -174,6 +229,15 @@ public sealed partial class WebSocketSession
         public long LastSeq { get; set; }
 
         public bool Announce { get; init; }
+
+        /// <summary>Whether the connection asked for the group's presence count.</summary>
+        public bool Presence { get; init; }
+
+        /// <summary>Whether the connection counts in the group's presence (it joined; leaving uncounts it).</summary>
+        public bool Counted { get; set; }
+
+        /// <summary>The presence count last sent (-1: none yet).</summary>
+        public int LastPresence { get; set; } = -1;
 
         public IAsyncDisposable? Subscription { get; set; }
     }

@@ -17,7 +17,7 @@ namespace BookShelf.Gateway.WebSockets;
 /// <see cref="FrameDecoder"/> (the codec), written by <see cref="SessionOutput"/> (the backlog state machine); its
 /// groups are in <c>WebSocketSession.Groups.cs</c>; this file is the connection's life and the feed's listener.
 /// </summary>
-public sealed partial class WebSocketSession : IFeedListener
+public sealed partial class WebSocketSession : IFeedListener, Presence.IPresenceListener
 {
     private readonly GatewayFeed _feed;
     private readonly KnownGroups _known;
@@ -25,6 +25,7 @@ public sealed partial class WebSocketSession : IFeedListener
     private readonly GatewayOptions _options;
     private readonly GatewayMetrics _metrics;
     private readonly HeartbeatMonitor _heartbeat;
+    private readonly Presence.PresenceTracker _presence;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
     private PipeReader? _input;
@@ -40,8 +41,9 @@ public sealed partial class WebSocketSession : IFeedListener
     /// A session not yet attached to its connection: frames wait in the backlog until <see cref="Attach"/>, so it
     /// can join groups before the upgrade is answered.
     /// </summary>
-    public WebSocketSession(GatewayFeed feed, KnownGroups known, GatewayOptions options, GatewayMetrics metrics, HeartbeatMonitor heartbeat, ILogger logger)
+    public WebSocketSession(GatewayFeed feed, KnownGroups known, GatewayOptions options, GatewayMetrics metrics, HeartbeatMonitor heartbeat, Presence.PresenceTracker presence, ILogger logger)
     {
+        _presence = presence;
         _feed = feed;
         _known = known;
         _options = options;
@@ -93,7 +95,7 @@ public sealed partial class WebSocketSession : IFeedListener
         {
             foreach (var (group, resume) in resumes)
             {
-                await SubscribeAsync(group, resume, announce: true, CancellationToken.None);
+                await SubscribeAsync(group, resume, announce: true, _urlPresence, CancellationToken.None);
             }
 
             while (true)
@@ -338,7 +340,7 @@ public sealed partial class WebSocketSession : IFeedListener
                 Send(ControlFrames.Error("rate_limited", $"At most {_options.SubscriptionChangesPerMinute} subscribes and unsubscribes a minute.", parsed.Group));
                 break;
             case "subscribe":
-                await SubscribeAsync(parsed.Group!, parsed.Resume, announce: true, CancellationToken.None);
+                await SubscribeAsync(parsed.Group!, parsed.Resume, announce: true, parsed.Presence, CancellationToken.None);
                 break;
             case "unsubscribe":
                 await UnsubscribeAsync(parsed.Group!);
