@@ -24,6 +24,35 @@ public static class PostRules
     /// <summary>Longest request id (what makes a retried comment or like change nothing twice).</summary>
     public const int MaxRequestIdLength = 160;
 
+    /// <summary>Longest excerpt of a body that a post's feed event carries for lists, in characters (before the ellipsis).</summary>
+    public const int ExcerptLength = 180;
+
+    /// <summary>
+    /// The opening of <paramref name="body"/> for lists: its first <see cref="ExcerptLength"/> characters with
+    /// whitespace collapsed, cut at a word (never inside a surrogate pair) and ended with an ellipsis when cut.
+    /// </summary>
+    public static string Excerpt(string? body)
+    {
+        if (string.IsNullOrWhiteSpace(body))
+        {
+            return "";
+        }
+
+        var text = string.Join(' ', body.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        if (text.Length <= ExcerptLength)
+        {
+            return text;
+        }
+
+        var cut = text.LastIndexOf(' ', ExcerptLength);
+        if (cut < ExcerptLength / 2)
+        {
+            cut = char.IsHighSurrogate(text[ExcerptLength - 1]) ? ExcerptLength - 1 : ExcerptLength;
+        }
+
+        return text[..cut].TrimEnd() + "…";
+    }
+
     /// <summary>Returns the problem with a draft, or null when it is valid.</summary>
     public static BookShelfValidationException? Validate(Models.PostDraft draft)
     {

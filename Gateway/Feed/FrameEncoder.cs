@@ -27,6 +27,11 @@ public static class FrameEncoder
                     w.WriteNumber("new_id", e.PostId);
                     w.WriteString("title", e.Title);
                     w.WriteString("author", e.Author);
+                    if (e.Text is { Length: > 0 } excerpt)
+                    {
+                        w.WriteString("excerpt", excerpt);
+                    }
+
                     break;
                 case FeedEventKind.CommentAdded:
                     w.WriteString("type", "comment");

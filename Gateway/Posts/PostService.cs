@@ -45,13 +45,50 @@ public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds 
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i];
-            items.Add(new PostSummary(e.PostId, e.Seq, e.Title ?? "", e.Author ?? "", e.At, postCounts[i]?.LikeCount ?? 0, postCounts[i]?.CommentCount ?? 0));
+            items.Add(new PostSummary(e.PostId, e.Seq, e.Title ?? "", e.Author ?? "", e.At, postCounts[i]?.LikeCount ?? 0, postCounts[i]?.CommentCount ?? 0, e.Text ?? ""));
         }
 
         var next = items.Count == limit && items[^1].Seq > 1 ? items[^1].Seq : (long?)null;
         return (new PostPage(items, next), lastSeq);
     }
 
+    /// <summary>Posts of the site feed one author's page looks through per request before it offers "older".</summary>
+    public const int AuthorScanLimit = 1_000;
+
+    /// <summary>
+    /// <paramref name="author"/>'s posts newest first, with seq below <paramref name="before"/> (0: the newest): the
+    /// site feed read newest first (the newest from memory) and filtered, looking at most
+    /// <see cref="AuthorScanLimit"/> posts per call; <see cref="PostPage.NextBefore"/> continues where it stopped,
+    /// so a prolific author's page is full and a rare one's pages are bounded in cost, not in what they can reach.
+    /// </summary>
+    public async Task<PostPage> ListByAuthorAsync(string author, long before, int limit)
+    {
+        limit = Math.Clamp(limit, 1, MaxPageSize);
+        var found = new List<PostSummary>();
+        var scanned = 0;
+        long? next = before > 0 ? before : 0;
+        while (next is { } from && found.Count < limit && scanned < AuthorScanLimit)
+        {
+            var page = await ListAsync(from, MaxPageSize);
+            scanned += page.Items.Count;
+            foreach (var post in page.Items)
+            {
+                if (string.Equals(post.Author, author, StringComparison.OrdinalIgnoreCase))
+                {
+                    found.Add(post);
+                    if (found.Count == limit)
+                    {
+                        // Continue right after the last post shown.
+                        return new PostPage(found, post.Seq > 1 ? post.Seq : null);
+                    }
+                }
+            }
+
+            next = page.NextBefore;
+        }
+
+        return new PostPage(found, next);
+    }
 
     /// <summary>One post, or null.</summary>
     public Task<PostDetails?> GetAsync(long id) =>
@@ -159,7 +196,7 @@ public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds 
 public sealed record PostPage(IReadOnlyList<PostSummary> Items, long? NextBefore);
 
 /// <summary>A post in the list; <see cref="Seq"/> is its place in the site feed.</summary>
-public sealed record PostSummary(long Id, long Seq, string Title, string Author, DateTimeOffset CreatedAt, int LikeCount, int CommentCount);
+public sealed record PostSummary(long Id, long Seq, string Title, string Author, DateTimeOffset CreatedAt, int LikeCount, int CommentCount, string Excerpt);
 
 /// <summary>
 /// A post's page: the post, a page of its comments (the latest, or those before a comment id), its group's seq when

@@ -47,7 +47,7 @@ public static class SseEndpoint
             query["resume"] = new StringValues(lastEventId);
         }
 
-        if (!UpdateNoticeEndpoint.TryReadSubscriptions(new QueryCollection(query), options, out var subscriptions, out var error))
+        if (!UpdateNoticeEndpoint.TryReadSubscriptions(new QueryCollection(query), options, out var subscriptions, out var uncounted, out var error))
         {
             await Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Bad subscription", detail: string.IsNullOrWhiteSpace(lastEventId) ? error : $"Last-Event-ID: {error}").ExecuteAsync(context);
             return;
@@ -75,6 +75,7 @@ public static class SseEndpoint
                 services.GetRequiredService<GatewayMetrics>(),
                 services.GetRequiredService<Presence.PresenceTracker>(),
                 presence,
+                uncounted,
                 services.GetRequiredService<ILoggerFactory>().CreateLogger<SseSession>());
             var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
             using var stopping = lifetime.ApplicationStopping.Register(session.End);

@@ -30,10 +30,12 @@ public sealed partial class SseSession : IFeedListener, Presence.IPresenceListen
     private TaskCompletionSource _written = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _queued = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly bool _wantsPresence;
+    private readonly IReadOnlySet<string> _uncounted;
 
     /// <summary>A stream that has not started writing yet: what it is sent waits until <see cref="RunAsync"/>.</summary>
-    public SseSession(GatewayFeed feed, KnownGroups known, GatewayOptions options, GatewayMetrics metrics, Presence.PresenceTracker presence, bool wantsPresence, ILogger logger)
+    public SseSession(GatewayFeed feed, KnownGroups known, GatewayOptions options, GatewayMetrics metrics, Presence.PresenceTracker presence, bool wantsPresence, IReadOnlySet<string> uncounted, ILogger logger)
     {
+        _uncounted = uncounted;
         _presence = presence;
         _wantsPresence = wantsPresence;
         _feed = feed;
@@ -239,8 +241,11 @@ public sealed partial class SseSession : IFeedListener, Presence.IPresenceListen
                 _metrics.Resumed();
             }
 
-            _presence.Joined(group);
-            position.Counted = true;
+            if (!_uncounted.Contains(group))
+            {
+                _presence.Joined(group);
+                position.Counted = true;
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -254,7 +259,7 @@ public sealed partial class SseSession : IFeedListener, Presence.IPresenceListen
             return;
         }
 
-        if (_wantsPresence)
+        if (_wantsPresence && position.Counted)
         {
             try
             {

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace BookShelf.Gateway.WebSockets;
 
 /// <summary>A parsed client message: <c>subscribe</c> (with <c>presence</c>: push the group's presence count too), <c>unsubscribe</c> or <c>ping</c>.</summary>
-public sealed record ClientMessage(string Type, string? Group, long? Resume, bool Presence = false)
+public sealed record ClientMessage(string Type, string? Group, long? Resume, bool Presence = false, bool Counted = true)
 {
     /// <summary>Parses one text message; on failure returns null and an error code and message for the client.</summary>
     public static ClientMessage? Parse(ReadOnlySpan<byte> utf8, out string? errorCode, out string? error)
@@ -14,6 +14,7 @@ public sealed record ClientMessage(string Type, string? Group, long? Resume, boo
         string? group = null;
         long? resume = null;
         var presence = false;
+        var counted = true;
         try
         {
             var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 4 });
@@ -42,7 +43,10 @@ public sealed record ClientMessage(string Type, string? Group, long? Resume, boo
                     case "presence" when reader.TokenType is JsonTokenType.True or JsonTokenType.False:
                         presence = reader.GetBoolean();
                         break;
-                    case "type" or "group" or "resume" or "presence":
+                    case "counted" when reader.TokenType is JsonTokenType.True or JsonTokenType.False:
+                        counted = reader.GetBoolean();
+                        break;
+                    case "type" or "group" or "resume" or "presence" or "counted":
                         return Fail("bad_message", $"'{name}' has the wrong type.", out errorCode, out error);
                     default:
                         reader.Skip();
@@ -64,7 +68,7 @@ public sealed record ClientMessage(string Type, string? Group, long? Resume, boo
         {
             null => Fail("bad_message", "The message has no 'type'.", out errorCode, out error),
             "subscribe" or "unsubscribe" when group is null => Fail("bad_message", $"'{type}' needs a 'group'.", out errorCode, out error),
-            "subscribe" or "unsubscribe" or "ping" => new ClientMessage(type, group, resume, presence),
+            "subscribe" or "unsubscribe" or "ping" => new ClientMessage(type, group, resume, presence, counted),
             _ => Fail("unknown_type", $"Unknown message type '{type}'.", out errorCode, out error),
         };
     }

@@ -39,7 +39,7 @@ public static partial class UpdateNoticeEndpoint
         }
 
         var query = new QueryCollection(QueryHelpers.ParseQuery(request.Query));
-        if (!TryReadSubscriptions(query, options, out var subscriptions, out var error))
+        if (!TryReadSubscriptions(query, options, out var subscriptions, out var uncounted, out var error))
         {
             return UpgradeDecision.Refuse(StatusCodes.Status400BadRequest, "Bad subscription", error!);
         }
@@ -49,7 +49,7 @@ public static partial class UpdateNoticeEndpoint
             return UpgradeDecision.Refuse(StatusCodes.Status400BadRequest, "Bad subscription", "presence is 1 or 0.");
         }
 
-        return new UpgradeDecision(StatusCodes.Status101SwitchingProtocols, null, null, subscriptions, !query.ContainsKey("groups") && !query.ContainsKey("resume") && !presence, presence);
+        return new UpgradeDecision(StatusCodes.Status101SwitchingProtocols, null, null, subscriptions, !query.ContainsKey("groups") && !query.ContainsKey("resume") && !query.ContainsKey("uncounted") && !presence, presence, uncounted);
     }
 
     /// <summary>
@@ -73,7 +73,7 @@ public static partial class UpdateNoticeEndpoint
         session.Hold(lease);
         try
         {
-            await session.JoinAsync(decision.Subscriptions.Where(s => s.Resume is null).Select(s => s.Group), announce: !decision.Bare, decision.Presence, aborted);
+            await session.JoinAsync(decision.Subscriptions.Where(s => s.Resume is null).Select(s => s.Group), announce: !decision.Bare, decision.Presence, decision.Uncounted, aborted);
         }
         catch
         {
@@ -166,12 +166,25 @@ public static partial class UpdateNoticeEndpoint
         return value is "" or "0" or "1" or "true" or "false";
     }
 
-    /// <summary>Reads <c>groups</c> and <c>resume</c> from the query; a bare URL means the site group.</summary>
-    internal static bool TryReadSubscriptions(IQueryCollection query, GatewayOptions options, out List<(string Group, long? Resume)> subscriptions, out string? error)
+    /// <summary>
+    /// Reads <c>groups</c>, <c>resume</c> and <c>uncounted</c> (groups joined for their events only: the connection
+    /// does not count in their presence, as a list page watching its posts' counts) from the query; a bare URL
+    /// means the site group.
+    /// </summary>
+    internal static bool TryReadSubscriptions(IQueryCollection query, GatewayOptions options, out List<(string Group, long? Resume)> subscriptions, out HashSet<string> uncounted, out string? error)
     {
         subscriptions = [];
         error = null;
         var groups = query["groups"].SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Distinct(StringComparer.Ordinal).ToList();
+        uncounted = [.. query["uncounted"].SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
+        var named = groups.Count;
+        foreach (var group in uncounted)
+        {
+            if (!groups.Contains(group))
+            {
+                groups.Add(group);
+            }
+        }
         var resume = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var item in query["resume"].SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
         {
@@ -189,9 +202,13 @@ public static partial class UpdateNoticeEndpoint
             }
         }
 
-        if (groups.Count == 0)
+        if (named == 0 && resume.Count == 0)
         {
-            groups.Add(Groups.Site);
+            // No group named to be in (none at all, or only uncounted ones): the site group, as on a bare URL.
+            if (!groups.Contains(Groups.Site))
+            {
+                groups.Insert(0, Groups.Site);
+            }
         }
 
         if (groups.Count > options.MaxSubscriptionsPerConnection)

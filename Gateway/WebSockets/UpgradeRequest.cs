@@ -17,7 +17,7 @@ public sealed record UpgradeRequest(string Scheme, string Host, string? Origin, 
 /// <param name="Detail">The problem's detail when refused.</param>
 /// <param name="Subscriptions">The groups, each with its resume seq if any.</param>
 /// <param name="Bare">No <c>groups</c> or <c>resume</c>: the original BookShelf client.</param>
-public sealed record UpgradeDecision(int Status, string? Title, string? Detail, IReadOnlyList<(string Group, long? Resume)> Subscriptions, bool Bare, bool Presence = false)
+public sealed record UpgradeDecision(int Status, string? Title, string? Detail, IReadOnlyList<(string Group, long? Resume)> Subscriptions, bool Bare, bool Presence = false, IReadOnlySet<string>? Uncounted = null)
 {
     /// <summary>Refused.</summary>
     public static UpgradeDecision Refuse(int status, string title, string detail) => new(status, title, detail, [], false);

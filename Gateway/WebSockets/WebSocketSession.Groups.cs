@@ -8,15 +8,17 @@ namespace BookShelf.Gateway.WebSockets;
 public sealed partial class WebSocketSession
 {
     private bool _urlPresence;
+    private IReadOnlySet<string> _uncounted = new HashSet<string>();
 
     /// <summary>
     /// Joins groups before the upgrade is answered, so that once a client sees it succeed it gets every later
     /// event. With <paramref name="announce"/> false no <c>subscribed</c> frame is sent: the original BookShelf
     /// client, on a bare URL, gets nothing but post frames. Events wait in the backlog until <see cref="Attach"/>.
     /// </summary>
-    public async Task JoinAsync(IEnumerable<string> groups, bool announce, bool presence, CancellationToken cancellationToken)
+    public async Task JoinAsync(IEnumerable<string> groups, bool announce, bool presence, IReadOnlySet<string>? uncounted, CancellationToken cancellationToken)
     {
         _urlPresence = presence;
+        _uncounted = uncounted ?? _uncounted;
         foreach (var group in groups)
         {
             await SubscribeAsync(group, resume: null, announce, presence, cancellationToken);
@@ -80,7 +82,7 @@ public sealed partial class WebSocketSession
         return true;
     }
 
-    private async Task SubscribeAsync(string group, long? resume, bool announce, bool presence, CancellationToken cancellationToken)
+    private async Task SubscribeAsync(string group, long? resume, bool announce, bool presence, CancellationToken cancellationToken, bool counted = true)
     {
         if (!Groups.IsValid(group))
         {
@@ -106,6 +108,9 @@ public sealed partial class WebSocketSession
             return;
         }
 
+        // A group the URL named uncounted is watched for its events only: not counted in, nor told, its presence.
+        counted &= !_uncounted.Contains(group);
+        presence &= counted;
         var position = new GroupPosition(group) { LastSeq = resume ?? 0, Announce = announce, Presence = presence };
         lock (_lock)
         {
@@ -133,8 +138,11 @@ public sealed partial class WebSocketSession
                 _metrics.Resumed();
             }
 
-            _presence.Joined(group);
-            position.Counted = true;
+            if (counted)
+            {
+                _presence.Joined(group);
+                position.Counted = true;
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

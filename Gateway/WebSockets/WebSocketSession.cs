@@ -340,7 +340,7 @@ public sealed partial class WebSocketSession : IFeedListener, Presence.IPresence
                 Send(ControlFrames.Error("rate_limited", $"At most {_options.SubscriptionChangesPerMinute} subscribes and unsubscribes a minute.", parsed.Group));
                 break;
             case "subscribe":
-                await SubscribeAsync(parsed.Group!, parsed.Resume, announce: true, parsed.Presence, CancellationToken.None);
+                await SubscribeAsync(parsed.Group!, parsed.Resume, announce: true, parsed.Presence, CancellationToken.None, parsed.Counted);
                 break;
             case "unsubscribe":
                 await UnsubscribeAsync(parsed.Group!);

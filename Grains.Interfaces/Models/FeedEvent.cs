@@ -23,8 +23,8 @@ public sealed record FeedEvent(
     [property: Id(10)] DateTimeOffset At)
 {
     /// <summary>A new post, announced to the site group; key <c>post:{id}</c>.</summary>
-    public static FeedEvent PostCreated(long postId, string title, string author, DateTimeOffset at) =>
-        new(0, Groups.Site, FeedEventKind.PostCreated, string.Create(CultureInfo.InvariantCulture, $"post:{postId}"), postId, title, author, null, 0, 0, at);
+    public static FeedEvent PostCreated(long postId, string title, string author, DateTimeOffset at, string? excerpt = null) =>
+        new(0, Groups.Site, FeedEventKind.PostCreated, string.Create(CultureInfo.InvariantCulture, $"post:{postId}"), postId, title, author, excerpt, 0, 0, at);
 
     /// <summary>A new comment, announced to its post's group; key <c>comment:{post}:{comment}</c>.</summary>
     public static FeedEvent CommentAdded(long postId, long commentId, string author, string text, int likeCount, DateTimeOffset at) =>

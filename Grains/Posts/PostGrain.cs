@@ -73,7 +73,7 @@ public sealed partial class PostGrain(
         post.Title = draft.Title;
         post.Body = draft.Body;
         post.CreatedAt = time.GetUtcNow();
-        await StoreAsync([FeedEvent.PostCreated(Id, post.Title, post.Author, post.CreatedAt)], rollback: () =>
+        await StoreAsync([FeedEvent.PostCreated(Id, post.Title, post.Author, post.CreatedAt, PostRules.Excerpt(post.Body))], rollback: () =>
         {
             state.State = new PostState();
             _comments = null;

@@ -156,9 +156,9 @@ public sealed class LocalSystem : IAsyncDisposable
     }
 
     /// <summary>Starts a gateway process again on the same port (after a kill) and waits until it is ready.</summary>
-    public async Task RestartGatewayAsync(GatewayNode node)
+    public async Task RestartGatewayAsync(GatewayNode node, IReadOnlyList<string>? extraArguments = null)
     {
-        node.Process = StartGatewayProcess(node.Index, node.HttpPort);
+        node.Process = StartGatewayProcess(node.Index, node.HttpPort, extraArguments);
         await WaitReadyAsync(node.Process, node.HttpPort);
     }
 
