@@ -4,27 +4,61 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace BookShelf.ServiceDefaults;
 
-/// <summary>What every BookShelf host has: metrics on a Prometheus endpoint, health and readiness endpoints, shutdown timing.</summary>
+/// <summary>
+/// What every BookShelf host has: metrics on a Prometheus endpoint, health and readiness endpoints, shutdown timing,
+/// and, when an OTLP endpoint is configured, traces exported over OTLP.
+/// </summary>
 public static class ServiceDefaultsExtensions
 {
     /// <summary>The tag that marks readiness checks.</summary>
     public const string ReadyTag = "ready";
 
-    /// <summary>Registers OpenTelemetry metrics (BookShelf's and Orleans' meters) exported for Prometheus, and health checks.</summary>
-    public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
+    /// <summary>The OpenTelemetry activity source of BookShelf's own spans.</summary>
+    public const string ActivitySourceName = "BookShelf";
+
+    /// <summary>
+    /// Whether traces are on: <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (the standard variable, or the same key in any
+    /// configuration source) names a collector. Off, nothing traces and Orleans propagates no trace context.
+    /// </summary>
+    public static bool TracingEnabled(IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration?["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+
+    /// <summary>
+    /// Registers OpenTelemetry metrics (BookShelf's and Orleans' meters) exported for Prometheus, health checks,
+    /// and, when <see cref="TracingEnabled"/>, traces (ASP.NET Core requests, every Orleans grain call, BookShelf's
+    /// spans) exported over OTLP as <paramref name="serviceName"/> (<c>OTEL_SERVICE_NAME</c> overrides it).
+    /// </summary>
+    public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder, string serviceName)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(builder.Configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : serviceName))
+            .WithMetrics(metrics => metrics
             .AddMeter("BookShelf", "Microsoft.Orleans", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.WebSockets")
             .AddPrometheusExporter());
+        if (TracingEnabled(builder.Configuration))
+        {
+            // The OTLP exporter reads its endpoint, protocol and headers from the standard OTEL_* variables.
+            telemetry.WithTracing(tracing => tracing
+                .AddSource(ActivitySourceName, "Microsoft.Orleans.*") // every Orleans source (ActivitySources.AllActivitySourceName)
+                .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsProbe(context.Request.Path))
+                .AddOtlpExporter());
+        }
+
         builder.Services.AddHealthChecks();
         // SIGTERM: give grains and connections time to move or close before the process ends.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
         return builder;
     }
+
+    /// <summary>Health probes and scrapes are not traced: they would bury the requests that matter.</summary>
+    private static bool IsProbe(Microsoft.AspNetCore.Http.PathString path) =>
+        path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/metrics");
 
     /// <summary>Whether a request from <paramref name="remote"/> may read <c>/metrics</c>: this machine always, others only when allowed.</summary>
     public static bool MetricsAllowed(System.Net.IPAddress? remote, bool allowRemote) =>

@@ -27,4 +27,13 @@ public sealed class SiloOptions
     /// <summary>Membership probe timeout: how fast a dead silo is noticed.</summary>
     [Range(typeof(TimeSpan), "00:00:00.200", "00:01:00")]
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Serve the Orleans Dashboard at <c>/dashboard</c> on this silo's HTTP port (off by default: it profiles every
+    /// grain call). It answers only requests from this machine unless <see cref="DashboardAllowRemote"/>.
+    /// </summary>
+    public bool Dashboard { get; set; }
+
+    /// <summary>Let the dashboard answer other machines too (put it behind your own authentication first).</summary>
+    public bool DashboardAllowRemote { get; set; }
 }

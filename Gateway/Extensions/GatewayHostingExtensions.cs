@@ -43,6 +43,12 @@ public static partial class GatewayHostingExtensions
             });
             client.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = settings.GrainCallTimeout + TimeSpan.FromSeconds(1));
+            if (ServiceDefaultsExtensions.TracingEnabled(builder.Configuration))
+            {
+                // One trace from the HTTP request through every grain call it makes.
+                client.AddActivityPropagation();
+            }
+
             client.UseConnectionRetryFilter(async (exception, cancellationToken) =>
             {
                 // Silos may start after the gateway: keep trying until they are up or we are stopped.
@@ -154,7 +160,7 @@ public static partial class GatewayHostingExtensions
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         builder.Services.AddRazorPages(o => o.Conventions.AuthorizePage("/Posts/New"));
-        builder.AddServiceDefaults();
+        builder.AddServiceDefaults("bookshelf-gateway");
         builder.Services.AddHealthChecks().AddCheck<ClusterHealthCheck>("cluster", tags: [ServiceDefaultsExtensions.ReadyTag]);
         return builder;
     }

@@ -4,6 +4,7 @@ using BookShelf.Grains.Hosting;
 using BookShelf.Grains.Posts;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 using Orleans.Serialization;
 using Orleans.Storage;
 using StackExchange.Redis;
@@ -67,6 +68,16 @@ public static class SiloHostingExtensions
                 o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
             });
             orleans.AddBookShelfGrains();
+            if (BookShelf.ServiceDefaults.ServiceDefaultsExtensions.TracingEnabled(builder.Configuration))
+            {
+                orleans.AddActivityPropagation();
+            }
+
+            if (silo.Dashboard)
+            {
+                // Grain and silo statistics for operators; served on this silo's HTTP port at /dashboard.
+                orleans.AddDashboard();
+            }
         });
         return builder;
     }

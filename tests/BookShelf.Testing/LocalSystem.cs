@@ -42,6 +42,12 @@ public sealed class LocalSystem : IAsyncDisposable
     /// <summary>Silos started so far (dead ones included).</summary>
     public IReadOnlyList<SiloNode> Silos => _silos;
 
+    /// <summary>The silo's program, as this system runs it.</summary>
+    public static string SiloDll => Path.Combine(SystemRoot, "Silo", "bin", Configuration, "net10.0", "BookShelf.Silo.dll");
+
+    /// <summary>The cluster's (and service's) id, as every process of this system is given it.</summary>
+    public string ClusterId => _clusterId;
+
     /// <summary>Gateways started so far (dead ones included).</summary>
     public IReadOnlyList<GatewayNode> Gateways => _gateways;
 

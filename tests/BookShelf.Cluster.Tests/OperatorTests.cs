@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace BookShelf.Cluster.Tests;
+
+/// <summary>
+/// What operators use, on the real processes: one OpenTelemetry trace from <c>POST /api/posts</c> on the gateway
+/// into the silo's grains, exported over OTLP; <c>./bookshelf status</c>'s view of the cluster from Orleans' own
+/// management grain; the Orleans Dashboard on a silo that enables it.
+/// </summary>
+public sealed class OperatorTests : IAsyncLifetime
+{
+    private OtlpReceiver _collector = null!;
+    private LocalSystem _system = null!;
+
+    /// <inheritdoc />
+    public async ValueTask InitializeAsync()
+    {
+        _collector = OtlpReceiver.Start();
+        string[] otlp = ["--OTEL_EXPORTER_OTLP_ENDPOINT", _collector.Endpoint, "--OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", "--OTEL_BSP_SCHEDULE_DELAY", "200"];
+        _system = await LocalSystem.StartAsync(new LocalSystemOptions
+        {
+            Folder = "operators",
+            Silos = 1,
+            Gateways = 1,
+            SiloArguments = [.. otlp, "--Silo:Dashboard", "true"],
+            GatewayArguments = otlp,
+        });
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _system.DisposeAsync();
+        await _collector.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task APostsTraceSpansTheGatewayAndTheSilosGrains()
+    {
+        using var api = new ApiClient(_system.Gateways[0].BaseAddress);
+        await api.SignUpAndSignInAsync();
+        var traceId = ActivityTraceId.CreateRandom();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/posts") { Content = System.Net.Http.Json.JsonContent.Create(new { title = "Traced", body = "Follow me." }) };
+        request.Headers.Add("traceparent", $"00-{traceId.ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+        using var response = await api.Http.SendAsync(request, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+
+        var id = Convert.FromHexString(traceId.ToHexString());
+        bool From(string service, string? span = null) => _collector.Exports.Any(e =>
+            Contains(e, id) && Contains(e, Encoding.UTF8.GetBytes(service)) && (span is null || Contains(e, Encoding.UTF8.GetBytes(span))));
+        await Poll.UntilAsync(() => Task.FromResult(From("bookshelf-gateway", "POST") && From("bookshelf-silo", "PostGrain")), TimeSpan.FromSeconds(30),
+            "spans of the trace from the gateway (its HTTP request) and from the silo (the post's grain call)", cancellationToken: TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task StatusReadsTheClusterFromOrleansItself()
+    {
+        var silo = LocalSystem.SiloDll;
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { silo, "status", "--Orleans:ClusterId", _system.ClusterId, "--Orleans:ServiceId", _system.ClusterId })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["Silo__Redis"] = _system.RedisConnection;
+        using var status = Process.Start(start)!;
+        var output = status.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var errors = status.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await status.WaitForExitAsync(timeout.Token);
+        var text = await output;
+        Assert.True(status.ExitCode == 0, $"exit {status.ExitCode}: {text}{await errors}");
+        Assert.Contains("1 active of 1", text, StringComparison.Ordinal);
+        Assert.Contains($"127.0.0.1:", text, StringComparison.Ordinal);
+        Assert.Matches(@"\bActive\b", text);
+    }
+
+    [Fact]
+    public async Task TheDashboardIsServedOnTheSilosHttpPort()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var page = await http.GetAsync(new Uri($"http://127.0.0.1:{_system.Silos[0].HttpPort}/dashboard/"), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Contains("Orleans Dashboard", await page.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        // The gateway, the public port, has no dashboard.
+        using var gateway = await http.GetAsync(new Uri(_system.Gateways[0].BaseAddress, "/dashboard/"), TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.NotFound, gateway.StatusCode);
+    }
+
+    private static bool Contains(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle) >= 0;
+}
