@@ -20,7 +20,7 @@ public sealed class GatewayMetrics
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
         var meter = meterFactory.Create("BookShelf");
-        _connections = meter.CreateUpDownCounter<long>("bookshelf.gateway.connections", description: "Open WebSocket connections.");
+        _connections = meter.CreateUpDownCounter<long>("bookshelf.gateway.connections", description: "Open WebSocket connections and SSE streams.");
         _subscriptions = meter.CreateUpDownCounter<long>("bookshelf.gateway.subscriptions", description: "Connection subscriptions, by group kind (site or post).");
         _deliveries = meter.CreateCounter<long>("bookshelf.gateway.deliveries", description: "Event frames queued to connections.");
         _fanOutLatency = meter.CreateHistogram<double>("bookshelf.gateway.fanout.latency", unit: "ms", description: "From the event's creation to its arrival at this gateway.",
