@@ -128,3 +128,116 @@ public sealed class SseTests(GatewayFixture fixture)
         await stream.NextMatchingAsync(d => (string?)d["type"] == "post" && d["new_id"]!.GetValue<long>() == id, "the new post");
     }
 }
+
+/// <summary>
+/// The SSE stream's limits on a gateway of their own (tiny backlog and buffers, a fast heartbeat, three connections
+/// per address): a quiet stream gets heartbeat comments; a stream that stops reading is ended, and resuming from
+/// the last event it got loses and repeats nothing; the connection caps count SSE streams.
+/// </summary>
+[Collection(GatewayCollection.Name)]
+public sealed class SseLimitsTests(GatewayFixture fixture) : IAsyncLifetime
+{
+    private GatewayNode _gateway = null!;
+
+    /// <inheritdoc />
+    public async ValueTask InitializeAsync() => _gateway = await fixture.System.StartGatewayAsync(extraArguments:
+    [
+        "--Gateway:SendQueueLimit", "4", "--Gateway:PingInterval", "00:00:00.300", "--Gateway:MaxConnectionsPerAddress", "3",
+        "--Gateway:SocketSendBufferBytes", "4096", "--Kestrel:Limits:MaxResponseBufferSize", "4096",
+    ]);
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync() => await _gateway.Process.StopAsync(TimeSpan.FromSeconds(10));
+
+    [Fact]
+    public async Task AQuietStreamGetsHeartbeatComments()
+    {
+        await using var stream = await SseClient.OpenAsync(_gateway.BaseAddress, "/sse/update_notice/?groups=site", cancellationToken: TestContext.Current.CancellationToken, from: IPAddress.Parse("127.0.0.81"));
+        await stream.NextMatchingAsync(d => (string?)d["type"] == "subscribed", "subscribed");
+        // Other tests' posts may arrive on the site group meanwhile: wait for the comments either way.
+        await Poll.UntilAsync(async () =>
+        {
+            try
+            {
+                await stream.NextAsync(TimeSpan.FromMilliseconds(500));
+            }
+            catch (TimeoutException)
+            {
+            }
+
+            return stream.Comments >= 2;
+        }, TimeSpan.FromSeconds(10), "two heartbeat comments", cancellationToken: TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task AStreamThatStopsReadingIsEndedAndResumesWithoutAGapOrARepeat()
+    {
+        using var writer = await fixture.SignedInClientAsync();
+        using var second = await fixture.SignedInClientAsync();
+        var postId = await writer.CreatePostAsync("Too much to read");
+        var group = $"post-{postId}";
+        var from = IPAddress.Parse("127.0.0.82");
+        var text = new string('x', 1_900);
+        var comments = new List<long>();
+        string? position;
+        var seen = new List<long>();
+        await using (var slow = await SseClient.OpenAsync(_gateway.BaseAddress, $"/sse/update_notice/?groups={group}", cancellationToken: TestContext.Current.CancellationToken, from: from, receiveBufferBytes: 4096))
+        {
+            // The response starts once the stream is in its group. Nothing reads it (the client parses lines only from
+            // its first NextAsync on) while 60 comments of 1.9 KB each arrive: far more than 4 events plus the small buffers.
+            for (var i = 0; i < 30; i++)
+            {
+                comments.Add(await writer.CommentAsync(postId, $"{i} {text}"));
+                comments.Add(await second.CommentAsync(postId, $"{i}b {text}"));
+            }
+
+            Assert.True(await slow.EndedAsync(TimeSpan.FromSeconds(30)), "the gateway did not end the stream of a client that stopped reading");
+            position = slow.LastEventId;
+        }
+
+        // EndedAsync read what had reached the client: collect it again from the position, by resuming.
+        Assert.NotNull(position);
+        var resumedFrom = long.Parse(position![(position.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(resumedFrom < comments.Count, $"the stream had everything ({position}) before it was ended");
+        await using var resumed = await SseClient.OpenAsync(_gateway.BaseAddress, $"/sse/update_notice/?groups={group}", lastEventId: position, cancellationToken: TestContext.Current.CancellationToken, from: from);
+        while (true)
+        {
+            var next = (await resumed.NextAsync())!.Value;
+            if ((string?)next.Data["type"] == "subscribed")
+            {
+                break;
+            }
+
+            seen.Add(next.Data["seq"]!.GetValue<long>());
+        }
+
+        // Seqs 1..60 are the comments: the resumed stream has exactly those after the position, in order.
+        Assert.Equal(Enumerable.Range((int)resumedFrom + 1, comments.Count - (int)resumedFrom).Select(i => (long)i), seen);
+    }
+
+    [Fact]
+    public async Task SseStreamsCountTowardTheConnectionCapsPerAddress()
+    {
+        var from = IPAddress.Parse("127.0.0.83");
+        var open = new List<SseClient>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var stream = await SseClient.OpenAsync(_gateway.BaseAddress, "/sse/update_notice/?groups=site", cancellationToken: TestContext.Current.CancellationToken, from: from);
+                open.Add(stream);
+                Assert.Equal(HttpStatusCode.OK, stream.Status);
+            }
+
+            await using var fourth = await SseClient.OpenAsync(_gateway.BaseAddress, "/sse/update_notice/?groups=site", cancellationToken: TestContext.Current.CancellationToken, from: from);
+            Assert.Equal(HttpStatusCode.TooManyRequests, fourth.Status);
+        }
+        finally
+        {
+            foreach (var stream in open)
+            {
+                await stream.DisposeAsync();
+            }
+        }
+    }
+}

@@ -13,6 +13,9 @@ public sealed class SseClient : IAsyncDisposable
     private readonly HttpClient _http;
     private readonly HttpResponseMessage _response;
     private readonly StreamReader _reader;
+    private readonly System.Threading.Channels.Channel<(string? Id, JsonObject Data)> _events = System.Threading.Channels.Channel.CreateUnbounded<(string? Id, JsonObject Data)>();
+    private Task? _reading;
+    private int _comments;
 
     private SseClient(HttpClient http, HttpResponseMessage response, StreamReader reader)
     {
@@ -31,15 +34,44 @@ public sealed class SseClient : IAsyncDisposable
     public string? LastEventId { get; private set; }
 
     /// <summary>Comments seen (heartbeats).</summary>
-    public int Comments { get; private set; }
+    public int Comments => Volatile.Read(ref _comments);
 
     /// <summary>
     /// Opens <paramref name="pathAndQuery"/> on <paramref name="baseAddress"/>, sending <paramref name="lastEventId"/>
     /// and <paramref name="origin"/> when given. Answers other than 200 are returned too (read <see cref="Status"/>).
     /// </summary>
-    public static async Task<SseClient> OpenAsync(Uri baseAddress, string pathAndQuery = "/sse/update_notice/", string? lastEventId = null, string? origin = null, CancellationToken cancellationToken = default)
+    /// <param name="from">A loopback source address to connect from (limits are per client address).</param>
+    /// <param name="receiveBufferBytes">A small socket receive buffer makes a client that stops reading fall behind sooner.</param>
+    public static async Task<SseClient> OpenAsync(Uri baseAddress, string pathAndQuery = "/sse/update_notice/", string? lastEventId = null, string? origin = null, CancellationToken cancellationToken = default, IPAddress? from = null, int? receiveBufferBytes = null)
     {
-        var http = new HttpClient { BaseAddress = baseAddress, Timeout = Timeout.InfiniteTimeSpan };
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, token) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                try
+                {
+                    if (receiveBufferBytes is { } size)
+                    {
+                        socket.ReceiveBufferSize = size;
+                    }
+
+                    if (from is not null)
+                    {
+                        socket.Bind(new IPEndPoint(from, 0));
+                    }
+
+                    await socket.ConnectAsync(context.DnsEndPoint, token);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        var http = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = Timeout.InfiniteTimeSpan };
         using var request = new HttpRequestMessage(HttpMethod.Get, pathAndQuery);
         request.Headers.Accept.ParseAdd("text/event-stream");
         if (lastEventId is not null)
@@ -62,60 +94,74 @@ public sealed class SseClient : IAsyncDisposable
     /// <summary>The body of a refused request.</summary>
     public Task<string> BodyAsync() => _reader.ReadToEndAsync();
 
-    /// <summary>The next event's data as JSON, or null when the stream ended. Fails after <paramref name="timeout"/> (default 15 s).</summary>
+    /// <summary>
+    /// The next event's data as JSON, or null when the stream ended. Fails after <paramref name="timeout"/> (default
+    /// 15 s); the stream stays usable after a timeout (lines are read by a loop of their own).
+    /// </summary>
     public async Task<(string? Id, JsonObject Data)?> NextAsync(TimeSpan? timeout = null)
     {
+        _reading ??= ReadLoopAsync();
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(15));
+        try
+        {
+            if (!await _events.Reader.WaitToReadAsync(cts.Token))
+            {
+                return null;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"no SSE event within {timeout ?? TimeSpan.FromSeconds(15)}");
+        }
+
+        var next = await _events.Reader.ReadAsync(CancellationToken.None);
+        if (next.Id is not null)
+        {
+            LastEventId = next.Id;
+        }
+
+        return next;
+    }
+
+    /// <summary>Parses the stream as EventSource does, until it ends.</summary>
+    private async Task ReadLoopAsync()
+    {
         var data = new StringBuilder();
         string? id = null;
-        while (true)
+        try
         {
-            string? line;
-            try
+            while (await _reader.ReadLineAsync() is { } line)
             {
-                line = await _reader.ReadLineAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"no SSE event within {timeout ?? TimeSpan.FromSeconds(15)}");
-            }
-            catch (IOException)
-            {
-                return null;
-            }
-
-            if (line is null)
-            {
-                return null;
-            }
-
-            if (line.Length == 0)
-            {
-                if (data.Length == 0)
+                if (line.Length == 0)
                 {
-                    continue;
-                }
+                    if (data.Length > 0)
+                    {
+                        _events.Writer.TryWrite((id, (JsonObject)JsonNode.Parse(data.ToString())!));
+                    }
 
-                if (id is not null)
+                    data.Clear();
+                    id = null;
+                }
+                else if (line.StartsWith(':'))
                 {
-                    LastEventId = id;
+                    Interlocked.Increment(ref _comments);
                 }
-
-                return (id, (JsonObject)JsonNode.Parse(data.ToString())!);
+                else if (line.StartsWith("id: ", StringComparison.Ordinal))
+                {
+                    id = line[4..];
+                }
+                else if (line.StartsWith("data: ", StringComparison.Ordinal))
+                {
+                    data.Append(line[6..]);
+                }
             }
-
-            if (line.StartsWith(':'))
-            {
-                Comments++;
-            }
-            else if (line.StartsWith("id: ", StringComparison.Ordinal))
-            {
-                id = line[4..];
-            }
-            else if (line.StartsWith("data: ", StringComparison.Ordinal))
-            {
-                data.Append(line[6..]);
-            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or HttpRequestException)
+        {
+        }
+        finally
+        {
+            _events.Writer.TryComplete();
         }
     }
 
