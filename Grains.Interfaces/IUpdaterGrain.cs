@@ -39,6 +39,14 @@ public interface IUpdaterGrain : IGrainWithStringKey
     [Alias("Read")]
     Task<FeedRead> ReadAsync(long afterSeq, int max);
 
+    /// <summary>
+    /// A gateway node's own catch-up: events after <paramref name="afterSeq"/>, at most <paramref name="max"/>, however
+    /// far back (never a reset). Its connections were live all along; that the node itself lagged (a slow read under
+    /// load, a lapsed lease) must not make them reload. The replay limit is for clients resuming from long ago.
+    /// </summary>
+    [Alias("ReadGap")]
+    Task<FeedRead> ReadGapAsync(long afterSeq, int max);
+
     /// <summary>Events before <paramref name="beforeSeq"/> (0: from the newest), newest first, at most <paramref name="max"/>.</summary>
     [Alias("ReadLatest")]
     Task<IReadOnlyList<FeedEvent>> ReadLatestAsync(long beforeSeq, int max);

@@ -81,6 +81,9 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
     /// <summary>Stops renewing leases, as a node that hangs would (for tests of lease expiry).</summary>
     internal void PauseRenewals() => _renewalsPaused = true;
 
+    /// <summary>Renews leases again after <see cref="PauseRenewals"/>.</summary>
+    internal void ResumeRenewals() => _renewalsPaused = false;
+
     /// <summary>Renews every lease now and fills any gap it reveals (the timer does this periodically).</summary>
     internal async Task RenewAllAsync(CancellationToken cancellationToken)
     {

@@ -250,14 +250,9 @@ internal sealed partial class GroupFeed(string name, IGrainFactory grains, Gatew
         LogGap(logger, Name, _sequence.Last, target);
         while (_sequence.Last < target)
         {
-            var read = await Updater.ReadAsync(_sequence.Last, options.ReadBatch);
-            if (read.Reset)
-            {
-                // This node fell further behind than the feed replays: every listener must reload.
-                _sequence.SkipTo(read.LastSeq);
-                listeners.ResetAll(read.LastSeq);
-                break;
-            }
+            // However far behind this node fell, its live listeners get every event (a listener that cannot take
+            // them all is closed as too slow and resumes on its own, under the replay limit).
+            var read = await Updater.ReadGapAsync(_sequence.Last, options.ReadBatch);
 
             if (read.Events.Count == 0)
             {

@@ -41,16 +41,6 @@ internal sealed partial class GroupListeners(string group, FanOutThreads? fanOut
         return true;
     }
 
-    /// <summary>Tells every listener to reload: the node fell further behind than the feed replays.</summary>
-    public void ResetAll(long lastSeq)
-    {
-        foreach (var slot in _slots)
-        {
-            slot.ClearHeld();
-            slot.Listener.OnReset(group, lastSeq);
-        }
-    }
-
     /// <summary>Hands <paramref name="events"/>, encoded once, to every listener.</summary>
     public async Task DeliverAsync(IReadOnlyList<FeedEvent> events)
     {

@@ -12,8 +12,11 @@ internal sealed class FeedReader(int pageSize, int maxReplay, Func<long, Task<IR
     /// <summary>Events per page.</summary>
     public int PageSize => pageSize;
 
-    /// <summary>Events after <paramref name="afterSeq"/>, at most <paramref name="max"/>; a reset when that is further back than the replay limit.</summary>
-    public async Task<FeedRead> ReadAfterAsync(FeedState head, long afterSeq, int max)
+    /// <summary>
+    /// Events after <paramref name="afterSeq"/>, at most <paramref name="max"/>; when <paramref name="bounded"/>, a reset
+    /// when that is further back than the replay limit.
+    /// </summary>
+    public async Task<FeedRead> ReadAfterAsync(FeedState head, long afterSeq, int max, bool bounded = true)
     {
         var last = head.LastSeq;
         afterSeq = Math.Max(0, afterSeq);
@@ -22,7 +25,7 @@ internal sealed class FeedReader(int pageSize, int maxReplay, Func<long, Task<IR
             return new FeedRead([], last, Reset: false);
         }
 
-        if (last - afterSeq > maxReplay)
+        if (bounded && last - afterSeq > maxReplay)
         {
             return new FeedRead([], last, Reset: true);
         }

@@ -187,6 +187,14 @@ public sealed partial class UpdaterGrain(
     }
 
     /// <inheritdoc />
+    public async Task<FeedRead> ReadGapAsync(long afterSeq, int max)
+    {
+        await RefreshIfIdleAsync();
+        metrics.Read(_group);
+        return await _reader.ReadAfterAsync(state.State, afterSeq, max, bounded: false);
+    }
+
+    /// <inheritdoc />
     public async Task<IReadOnlyList<FeedEvent>> ReadLatestAsync(long beforeSeq, int max)
     {
         await RefreshIfIdleAsync();

@@ -74,18 +74,6 @@ public sealed class GatewayFeedPartsTests
         Assert.Equal(2, listeners.Count);
     }
 
-    [Fact]
-    public void ResetTellsEveryListenerAndDropsWhatWasHeld()
-    {
-        var listeners = new GroupListeners(Groups.Site, fanOut: null, metrics: null, new FakeTimeProvider(), NullLogger.Instance);
-        var slot = new FeedSlot(new CountingListener()) { CatchingUp = true };
-        slot.Held.Add(FeedFrame.Create(Event(1)));
-        listeners.Add(slot);
-        listeners.ResetAll(40);
-        Assert.Equal([40L], ((CountingListener)slot.Listener).Resets);
-        Assert.Empty(slot.Held);
-    }
-
     private sealed class CountingListener : IFeedListener
     {
         public List<long> Seqs { get; } = [];

@@ -89,6 +89,8 @@ public sealed class LeaseRenewalTests
 
         public Task<FeedRead> ReadAsync(long afterSeq, int max) => Task.FromResult(new FeedRead([], 0, false));
 
+        public Task<FeedRead> ReadGapAsync(long afterSeq, int max) => ReadAsync(afterSeq, max);
+
         public Task<IReadOnlyList<FeedEvent>> ReadLatestAsync(long beforeSeq, int max) => Task.FromResult<IReadOnlyList<FeedEvent>>([]);
 
         public Task<FeedStats> GetStatsAsync() => Task.FromResult(new FeedStats(0, 1));

@@ -139,6 +139,36 @@ public sealed class FanOutTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task AGatewayThatFellFurtherBehindThanTheReplayLimitCatchesUpWithoutResettingItsListeners()
+    {
+        // A gateway whose connections were live all along must never reset them because the gateway itself lagged
+        // (a slow read under load, a lapsed lease): the replay limit is for clients resuming from long ago. Before,
+        // a full test run on 2 cores saw 1,000 fast posts reset a gateway's listeners at seq 113 (replay limit 100).
+        var post = await fixture.CreatePostAsync("behind");
+        var group = Groups.ForPost(post.Id);
+        var grain = fixture.Grains.GetGrain<IPostGrain>(post.Id);
+        await using var lagging = fixture.StartGateway();
+        var listener = new RecordingListener();
+        await using var subscription = await lagging.SubscribeAsync(group, null, listener, TestContext.Current.CancellationToken);
+        lagging.PauseRenewals();
+        var updater = fixture.Grains.GetGrain<IUpdaterGrain>(group);
+        await Poll.UntilAsync(async () => (await updater.GetStatsAsync()).Subscribers == 0, fixture.LeaseDuration * 5, "the lagging gateway's lease to lapse", cancellationToken: TestContext.Current.CancellationToken);
+
+        var missed = fixture.MaxReplay + 20;
+        for (var i = 0; i < missed; i++)
+        {
+            await grain.ToggleLikeAsync($"reader{i}");
+        }
+
+        Assert.Empty(listener.Events);
+        lagging.ResumeRenewals();
+        await lagging.RenewAllAsync(TestContext.Current.CancellationToken);
+        await listener.WaitForAsync(e => e.Count == missed, $"all {missed} missed events");
+        Assert.Empty(listener.Resets);
+        FeedAssert.ContiguousInOrder(listener.Events, afterSeq: 0);
+    }
+
+    [Fact]
     public async Task CatchUpReturnsExactlyTheMissingEvents()
     {
         var post = await fixture.CreatePostAsync("catch-up");
