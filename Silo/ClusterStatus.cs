@@ -45,8 +45,20 @@ public static class ClusterStatus
         var management = host.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
         var members = await management.GetDetailedHosts(onlyActive: false);
         var active = members.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress).ToArray();
-        var stats = active.Length == 0 ? [] : await management.GetRuntimeStatistics(active);
-        var byAddress = active.Zip(stats).ToDictionary(p => p.First, p => p.Second);
+        var byAddress = new Dictionary<SiloAddress, SiloRuntimeStatistics>();
+        foreach (var address in active)
+        {
+            try
+            {
+                // One at a time: a silo still listed as active but already gone must not hide the others' figures.
+                byAddress[address] = (await management.GetRuntimeStatistics([address]).WaitAsync(TimeSpan.FromSeconds(5)))[0];
+            }
+            catch (Exception ex) when (ex is OrleansException or TimeoutException or SiloUnavailableException)
+            {
+                await Console.Error.WriteLineAsync($"{address}: no statistics ({ex.GetType().Name}): it may have just died");
+            }
+        }
+
         Console.WriteLine($"Cluster members (from Orleans' management grain): {active.Length} active of {members.Length}");
         Console.WriteLine($"{"SILO",-22} {"STATUS",-12} {"ADDRESS",-24} {"STARTED (UTC)",-20} {"ACTIVATIONS",11} {"CLIENTS",8} {"MEMORY",10}");
         foreach (var member in members.OrderBy(m => m.Status != SiloStatus.Active).ThenBy(m => m.SiloName, StringComparer.Ordinal))
@@ -56,9 +68,9 @@ public static class ClusterStatus
                 $"{member.SiloName,-22} {member.Status,-12} {member.SiloAddress.Endpoint,-24} {member.StartTime,-20:yyyy-MM-dd HH:mm:ss} {(s is null ? "-" : s.ActivationCount.ToString(CultureInfo.InvariantCulture)),11} {(s is null ? "-" : s.ClientCount.ToString(CultureInfo.InvariantCulture)),8} {(s is null ? "-" : $"{s.EnvironmentStatistics.FilteredMemoryUsageBytes / 1048576} MB"),10}"));
         }
 
-        if (active.Length > 0)
+        if (byAddress.Count > 0)
         {
-            var grains = await management.GetSimpleGrainStatistics();
+            var grains = await management.GetSimpleGrainStatistics([.. byAddress.Keys]);
             Console.WriteLine();
             Console.WriteLine("Activations by grain type (largest first):");
             foreach (var type in grains.GroupBy(g => g.GrainType).Select(g => (Type: g.Key, Count: g.Sum(x => x.ActivationCount))).OrderByDescending(t => t.Count).Take(8))

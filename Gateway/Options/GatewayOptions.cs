@@ -73,6 +73,14 @@ public sealed class GatewayOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan PingTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Longest life of one Server-Sent Events stream. SSE has no ping to answer, so a client that vanished without
+    /// closing would count (presence, caps) until TCP gave up; the gateway ends each stream after this, and a live
+    /// browser reconnects within a second and resumes through <c>Last-Event-ID</c>.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:05", "01:00:00")]
+    public TimeSpan SseMaxAge { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Lifetime of bearer tokens from <c>POST /api/tokens</c>.</summary>
     [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(12);

@@ -22,9 +22,20 @@ public sealed partial class RateLimits : IDisposable
     /// <summary>How long a count may take before this gateway counts on its own for that request.</summary>
     private static readonly TimeSpan CountTimeout = TimeSpan.FromMilliseconds(500);
 
-    // KEYS are pairs (this window's key, the previous window's key) for each limit. INCRs this window's count (which
-    // lives two windows, so it is still there as the previous one) and returns it with the previous window's count.
-    private const string Script = "local r = {} for i = 1, #KEYS, 2 do local n = redis.call('INCR', KEYS[i]) if n == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[1]) end r[i] = n r[i + 1] = tonumber(redis.call('GET', KEYS[i + 1]) or '0') end return r";
+    // KEYS are pairs (this window's key, the previous window's key), one per limit, narrowest first; ARGV: the keys'
+    // lifetime (two windows, so this window's count is still there as the previous one), the previous window's
+    // weight, then each limit. Counts each limit in turn and stops at the first that refuses, so a request one limit
+    // refuses is not counted against the wider ones: one address cannot use up a user's allowance from everywhere.
+    private const string Script = """
+        local w = tonumber(ARGV[2])
+        for i = 1, #KEYS, 2 do
+          local n = redis.call('INCR', KEYS[i])
+          if n == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
+          local p = tonumber(redis.call('GET', KEYS[i + 1]) or '0')
+          if n + p * w > tonumber(ARGV[2 + (i + 1) / 2]) then return 0 end
+        end
+        return 1
+        """;
 
     // The fallback's windows slide in this many steps.
     private const int LocalSegments = 6;
@@ -55,16 +66,17 @@ public sealed partial class RateLimits : IDisposable
     public TimeSpan Window => _options.RateLimitWindow;
 
     /// <summary>
-    /// Takes a sign-in permit: per address, per user name from this address (so an attacker elsewhere cannot lock
-    /// the owner out), and per user name from everywhere (a much higher backstop against a spread-out guess).
+    /// Takes a sign-in permit: per user name from this address (so an attacker elsewhere cannot lock the owner
+    /// out), per address, and per user name from everywhere (a much higher backstop against a spread-out guess).
+    /// An attempt refused by a narrower limit does not count against the wider ones.
     /// </summary>
     public async Task<bool> TrySignInAsync(string? user, string? address)
     {
         // Only a well-formed name becomes part of a key: a made-up 4 KiB "name" shares the key of every malformed one.
         var name = Accounts.AccountService.IsValidUserName(user) ? user!.ToLowerInvariant() : "";
         return await TakeAsync(
-            ("signin:a:" + Address(address), _options.SignInPermitLimitPerAddress),
             ($"signin:u:{name}|{Address(address)}", _options.SignInPermitLimit),
+            ("signin:a:" + Address(address), _options.SignInPermitLimitPerAddress),
             ("signin:e:" + name, _options.SignInPermitLimitPerUserEverywhere));
     }
 
@@ -95,9 +107,9 @@ public sealed partial class RateLimits : IDisposable
             try
             {
                 RedisKey[] keys = [.. limits.SelectMany(l => new RedisKey[] { $"{_prefix}{l.Name}:{current}", $"{_prefix}{l.Name}:{current - 1}" })];
-                var counts = (long[])(await _redis.GetDatabase().ScriptEvaluateAsync(Script, keys, [2 * window])
-                    .WaitAsync(CountTimeout, _time))!;
-                return limits.Select((l, i) => counts[2 * i] + (counts[(2 * i) + 1] * previousWeight) <= l.Limit).All(granted => granted);
+                RedisValue[] args = [2 * window, previousWeight.ToString("R", System.Globalization.CultureInfo.InvariantCulture), .. limits.Select(l => (RedisValue)l.Limit)];
+                var granted = (long)(await _redis.GetDatabase().ScriptEvaluateAsync(Script, keys, args).WaitAsync(CountTimeout, _time));
+                return granted == 1;
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
             {

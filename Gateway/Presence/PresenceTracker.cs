@@ -258,7 +258,21 @@ public sealed partial class PresenceTracker : IPresenceObserver, IAsyncDisposabl
             version = ++_version;
         }
 
-        var total = await _grains.GetGrain<IPresenceGrain>(group).ReportAsync(Node, version, count, _options.Lease, watching ? _self : null);
+        int total;
+        try
+        {
+            total = await _grains.GetGrain<IPresenceGrain>(group).ReportAsync(Node, version, count, _options.Lease, watching ? _self : null);
+        }
+        catch
+        {
+            lock (_lock)
+            {
+                Get(group).Dirty = true; // the next round reports it again
+            }
+
+            throw;
+        }
+
         lock (_lock)
         {
             if (_groups.TryGetValue(group, out var presence) && presence is { Count: 0, Watchers.Count: 0, Dirty: false })

@@ -32,7 +32,10 @@ public static class SseEndpoint
         var services = context.RequestServices;
         var options = services.GetRequiredService<IOptions<GatewayOptions>>().Value;
         var origin = context.Request.Headers.Origin.Count > 0 ? context.Request.Headers.Origin.ToString() : null;
-        if (!UpdateNoticeEndpoint.IsOriginAllowed(context.Request.Scheme, context.Request.Host.Value ?? "", origin, options))
+        // A page elsewhere can make a browser GET this without an Origin (an <img>, a no-cors fetch) and count its
+        // visitors as readers; browsers say so in Sec-Fetch-Site. Scripts send neither header.
+        var crossSite = origin is null && context.Request.Headers["Sec-Fetch-Site"].ToString() is "cross-site" or "same-site";
+        if (crossSite || !UpdateNoticeEndpoint.IsOriginAllowed(context.Request.Scheme, context.Request.Host.Value ?? "", origin, options))
         {
             UpdateNoticeEndpoint.LogOriginRefused(services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SseEndpoint)), origin ?? "");
             await Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Origin not allowed", detail: "This origin may not open the BookShelf event stream.").ExecuteAsync(context);
@@ -43,8 +46,10 @@ public static class SseEndpoint
         var lastEventId = context.Request.Headers["Last-Event-ID"].ToString();
         if (!string.IsNullOrWhiteSpace(lastEventId))
         {
-            // The position the stream gave its last event: the resume seqs now (the URL's are older).
-            query["resume"] = new StringValues(lastEventId);
+            // The position the stream gave its last event comes after the URL's resume seqs, so it wins per group;
+            // a group it does not name keeps the URL's.
+            var fromUrl = query.TryGetValue("resume", out var url) ? url.ToString() : "";
+            query["resume"] = new StringValues(fromUrl.Length > 0 ? $"{fromUrl},{lastEventId}" : lastEventId);
         }
 
         if (!UpdateNoticeEndpoint.TryReadSubscriptions(new QueryCollection(query), options, out var subscriptions, out var uncounted, out var error))
@@ -76,6 +81,7 @@ public static class SseEndpoint
                 services.GetRequiredService<Presence.PresenceTracker>(),
                 presence,
                 uncounted,
+                services.GetRequiredService<TimeProvider>(),
                 services.GetRequiredService<ILoggerFactory>().CreateLogger<SseSession>());
             var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
             using var stopping = lifetime.ApplicationStopping.Register(session.End);

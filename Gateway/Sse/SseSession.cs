@@ -30,11 +30,13 @@ public sealed partial class SseSession : IFeedListener, Presence.IPresenceListen
     private TaskCompletionSource _written = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _queued = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly bool _wantsPresence;
+    private readonly TimeProvider _time;
     private readonly IReadOnlySet<string> _uncounted;
 
     /// <summary>A stream that has not started writing yet: what it is sent waits until <see cref="RunAsync"/>.</summary>
-    public SseSession(GatewayFeed feed, KnownGroups known, GatewayOptions options, GatewayMetrics metrics, Presence.PresenceTracker presence, bool wantsPresence, IReadOnlySet<string> uncounted, ILogger logger)
+    public SseSession(GatewayFeed feed, KnownGroups known, GatewayOptions options, GatewayMetrics metrics, Presence.PresenceTracker presence, bool wantsPresence, IReadOnlySet<string> uncounted, TimeProvider time, ILogger logger)
     {
+        _time = time;
         _uncounted = uncounted;
         _presence = presence;
         _wantsPresence = wantsPresence;
@@ -54,6 +56,15 @@ public sealed partial class SseSession : IFeedListener, Presence.IPresenceListen
     /// </summary>
     public async Task JoinAsync(IEnumerable<(string Group, long? Resume)> subscriptions, CancellationToken cancellationToken)
     {
+        lock (_lock)
+        {
+            // The resumed groups' places are known now: every id sent from the first on carries them.
+            foreach (var (group, resume) in subscriptions.Where(s => s.Resume is not null))
+            {
+                _groups.Add(new Position(group) { LastSeq = resume!.Value, Known = true });
+            }
+        }
+
         foreach (var (group, resume) in subscriptions.Where(s => s.Resume is null))
         {
             await SubscribeAsync(group, null, cancellationToken);
@@ -69,6 +80,9 @@ public sealed partial class SseSession : IFeedListener, Presence.IPresenceListen
     {
         ArgumentNullException.ThrowIfNull(response);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(aborted, _ended.Token);
+        // A stream lives at most Gateway:SseMaxAge: a client that vanished without closing (no ping comes back in
+        // SSE) stops counting then, and a live browser resumes at once through Last-Event-ID.
+        linked.CancelAfter(_options.SseMaxAge);
         var token = linked.Token;
         _metrics.Connection(1);
         var resuming = Task.WhenAll(resumes.Select(r => SubscribeAsync(r.Group, r.Resume, token)));
@@ -220,16 +234,21 @@ public sealed partial class SseSession : IFeedListener, Presence.IPresenceListen
             return;
         }
 
-        if (!exists)
-        {
-            Send(ControlFrames.Error("unknown_group", $"There is no post '{group["post-".Length..]}'.", group));
-            return;
-        }
-
-        var position = new Position(group) { LastSeq = resume ?? 0, Known = resume is not null };
+        Position position;
         lock (_lock)
         {
-            _groups.Add(position);
+            if (!exists)
+            {
+                _groups.RemoveAll(p => p.Group == group);
+                EnqueueLocked(Event(ControlFrames.Error("unknown_group", $"There is no post '{group["post-".Length..]}'.", group), withId: false));
+                return;
+            }
+
+            position = Find(group) ?? new Position(group) { LastSeq = resume ?? 0, Known = resume is not null };
+            if (!_groups.Contains(position))
+            {
+                _groups.Add(position);
+            }
         }
 
         try
@@ -296,9 +315,12 @@ public sealed partial class SseSession : IFeedListener, Presence.IPresenceListen
 
             if (batch.Length == 0)
             {
-                var woke = await Task.WhenAny(queued, Task.Delay(quiet, token));
-                token.ThrowIfCancellationRequested();
-                if (woke != queued)
+                try
+                {
+                    // One wait with its own timeout (no timer left behind when an event comes first).
+                    await queued.WaitAsync(quiet, _time, token);
+                }
+                catch (TimeoutException)
                 {
                     await response.Body.WriteAsync(": ping\n\n"u8.ToArray(), token);
                     await response.Body.FlushAsync(token);
@@ -368,7 +390,8 @@ public sealed partial class SseSession : IFeedListener, Presence.IPresenceListen
             _pending.Clear();
             _metrics.SlowConsumer();
             LogTooSlow(_logger, _options.SendQueueLimit);
-            _ended.Cancel();
+            // Not under the lock (this runs on a fan-out thread): the write loop's continuations run elsewhere.
+            ThreadPool.UnsafeQueueUserWorkItem(static ended => ended.Cancel(), _ended, preferLocal: false);
             return;
         }
 

@@ -42,14 +42,19 @@ public sealed partial class PresenceGrain(TimeProvider time, ILogger<PresenceGra
             _reports[node] = report with { Expires = time.GetUtcNow() + lease };
         }
 
-        if (_reports[node] is { Count: 0, Watcher: null })
-        {
-            _reports.Remove(node);
-        }
-
+        // A node that reports 0 stays (with its version) until its lease runs out: an older report arriving late
+        // cannot bring its connections back.
         EnsureTimer();
         PushIfDue();
-        return Task.FromResult(Total());
+        var total = Total();
+        if (watcher is not null && total != _pushed)
+        {
+            // This watcher is told a total the others were not: whatever it is a second from now gets pushed, even
+            // if it is the last pushed one again.
+            _pushed = -1;
+        }
+
+        return Task.FromResult(total);
     }
 
     /// <inheritdoc />
@@ -63,7 +68,7 @@ public sealed partial class PresenceGrain(TimeProvider time, ILogger<PresenceGra
     {
         DropExpired();
         PushIfDue();
-        if (_reports.Count == 0 && _pushed <= 0)
+        if (_reports.Count == 0)
         {
             // Nobody here and nobody to tell: let the activation go when it is idle.
             _timer?.Dispose();

@@ -55,6 +55,23 @@ public sealed class RateLimitsTests(GatewayFixture fixture)
         Assert.True(await limits.TrySignInAsync("fade", "127.0.0.72"), "two windows later nothing old counts");
     }
 
+    [Fact]
+    public async Task AttemptsOneAddressWasRefusedDoNotUseUpTheNamesAllowanceFromEverywhere()
+    {
+        var clock = new FakeTimeProvider(StartOfAWindow() + TimeSpan.FromSeconds(1));
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(fixture.System.RedisConnection);
+        using var limits = LimitsOf(redis, clock, signInLimit: 2, everywhere: 5);
+        var fromAttacker = new List<bool>();
+        for (var i = 0; i < 10; i++)
+        {
+            fromAttacker.Add(await limits.TrySignInAsync("target", "127.0.0.73"));
+        }
+
+        Assert.Equal([true, true, false, false, false, false, false, false, false, false], fromAttacker);
+        // Before, the eight refused attempts counted everywhere too (10 > 5): the owner was locked out from every address.
+        Assert.True(await limits.TrySignInAsync("target", "127.0.0.74"), "the owner elsewhere was locked out by one address's refused attempts");
+    }
+
     private static DateTimeOffset StartOfAWindow()
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -62,14 +79,14 @@ public sealed class RateLimitsTests(GatewayFixture fixture)
         return DateTimeOffset.FromUnixTimeMilliseconds((now / window) * window);
     }
 
-    private static RateLimits LimitsOf(IConnectionMultiplexer redis, TimeProvider clock, int signInLimit)
+    private static RateLimits LimitsOf(IConnectionMultiplexer redis, TimeProvider clock, int signInLimit, int everywhere = 1000)
     {
         var options = new GatewayOptions
         {
             RateLimitWindow = Window,
             SignInPermitLimit = signInLimit,
             SignInPermitLimitPerAddress = 1000,
-            SignInPermitLimitPerUserEverywhere = 1000,
+            SignInPermitLimitPerUserEverywhere = everywhere,
         };
         // A service id of its own: no other test's counts share these keys.
         var configuration = new ConfigurationBuilder().AddInMemoryCollection([new("Orleans:ServiceId", "limits-" + Guid.NewGuid().ToString("N"))]).Build();

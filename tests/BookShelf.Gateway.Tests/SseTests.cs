@@ -88,6 +88,50 @@ public sealed class SseTests(GatewayFixture fixture)
         Assert.True(parts["site"] >= site.Data["last_seq"]!.GetValue<long>());
     }
 
+    [Fact]
+    public async Task ALastEventIdNamingOnlySomeGroupsKeepsTheUrlsResumeForTheOthers()
+    {
+        // A post page's stream: the URL resumes the post from what the page showed; the first id the stream sent
+        // may have named only the site group. Before, the header replaced the URL's resume and the post was joined
+        // fresh: the comments in between were never sent.
+        using var api = await fixture.SignedInClientAsync();
+        var postId = await api.CreatePostAsync("Partly resumed");
+        for (var i = 0; i < 5; i++)
+        {
+            await api.CommentAsync(postId, $"comment {i}");
+        }
+
+        long siteSeq;
+        await using (var probe = await SseClient.OpenAsync(fixture.Gateway.BaseAddress, "/sse/update_notice/?groups=site", cancellationToken: TestContext.Current.CancellationToken))
+        {
+            siteSeq = (await probe.NextMatchingAsync(d => (string?)d["type"] == "subscribed", "site subscribed")).Data["last_seq"]!.GetValue<long>();
+        }
+
+        await using var stream = await SseClient.OpenAsync(fixture.OtherGateway.BaseAddress, $"/sse/update_notice/?groups=site&resume=post-{postId}:3", lastEventId: $"site:{siteSeq}", cancellationToken: TestContext.Current.CancellationToken);
+        var four = await stream.NextMatchingAsync(d => (string?)d["group"] == $"post-{postId}" && (string?)d["type"] == "comment", "the post's replay");
+        Assert.Equal(4, four.Data["seq"]!.GetValue<long>());
+        Assert.Contains($"post-{postId}:4", four.Id!, StringComparison.Ordinal);
+        var five = await stream.NextMatchingAsync(d => (string?)d["group"] == $"post-{postId}" && (string?)d["type"] == "comment", "the post's replay");
+        Assert.Equal(5, five.Data["seq"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task AnotherSitesEmbedWithoutAnOriginIsRefused()
+    {
+        // <img src=".../sse/update_notice/?groups=post-7"> on another site: a browser sends no Origin for it, but
+        // says Sec-Fetch-Site: cross-site. Its visitors must not count as readers.
+        using var http = new HttpClient { BaseAddress = fixture.Gateway.BaseAddress };
+        using var embedded = new HttpRequestMessage(HttpMethod.Get, "/sse/update_notice/?groups=site");
+        embedded.Headers.Add("Sec-Fetch-Site", "cross-site");
+        using var refused = await http.SendAsync(embedded, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+
+        using var own = new HttpRequestMessage(HttpMethod.Get, "/sse/update_notice/?groups=site");
+        own.Headers.Add("Sec-Fetch-Site", "same-origin");
+        using var allowed = await http.SendAsync(own, HttpCompletionOption.ResponseHeadersRead, TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+    }
+
     [Theory]
     [InlineData("/sse/update_notice/?groups=nope", null, "not a group")]
     [InlineData("/sse/update_notice/?resume=site:x", null, "resume")]
@@ -213,6 +257,30 @@ public sealed class SseLimitsTests(GatewayFixture fixture) : IAsyncLifetime
 
         // Seqs 1..60 are the comments: the resumed stream has exactly those after the position, in order.
         Assert.Equal(Enumerable.Range((int)resumedFrom + 1, comments.Count - (int)resumedFrom).Select(i => (long)i), seen);
+    }
+
+    [Fact]
+    public async Task AStreamIsEndedAtItsMaxAgeAndResumesWithNothingLost()
+    {
+        var shortLived = await fixture.System.StartGatewayAsync(extraArguments: ["--Gateway:SseMaxAge", "00:00:05"]);
+        try
+        {
+            using var api = await fixture.SignedInClientAsync();
+            var postId = await api.CreatePostAsync("Aging stream");
+            await using var stream = await SseClient.OpenAsync(shortLived.BaseAddress, $"/sse/update_notice/?groups=post-{postId}", cancellationToken: TestContext.Current.CancellationToken);
+            await stream.NextMatchingAsync(d => (string?)d["type"] == "subscribed", "subscribed");
+            var first = await api.CommentAsync(postId, "before the end");
+            await stream.NextMatchingAsync(d => d["comment_id"]?.GetValue<long>() == first, "the first comment");
+            Assert.True(await stream.EndedAsync(TimeSpan.FromSeconds(15)), "the stream outlived Gateway:SseMaxAge");
+            var second = await api.CommentAsync(postId, "after the end");
+            await using var resumed = await SseClient.OpenAsync(shortLived.BaseAddress, $"/sse/update_notice/?groups=post-{postId}", lastEventId: stream.LastEventId, cancellationToken: TestContext.Current.CancellationToken);
+            var next = await resumed.NextAsync();
+            Assert.Equal(second, next!.Value.Data["comment_id"]!.GetValue<long>());
+        }
+        finally
+        {
+            await shortLived.Process.StopAsync(TimeSpan.FromSeconds(10));
+        }
     }
 
     [Fact]

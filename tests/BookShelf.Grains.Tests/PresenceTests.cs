@@ -83,6 +83,10 @@ public sealed class PresenceTests(ClusterFixture fixture)
         Assert.Equal(7, await grain.ReportAsync(Guid.NewGuid(), 1, 2, TimeSpan.FromSeconds(30), null));
         await Assert.ThrowsAnyAsync<ArgumentException>(() => grain.ReportAsync(node, 3, -1, TimeSpan.FromSeconds(30), null));
         Assert.Equal(7, await grain.GetCountAsync());
+
+        // A node that reports 0 is remembered with its version: its older report of 1, arriving late, changes nothing.
+        Assert.Equal(2, await grain.ReportAsync(node, 4, 0, TimeSpan.FromSeconds(30), null));
+        Assert.Equal(2, await grain.ReportAsync(node, 3, 1, TimeSpan.FromSeconds(30), null));
     }
 
     private PresenceTracker Tracker(TimeSpan? lease = null)

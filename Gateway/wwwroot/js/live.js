@@ -89,6 +89,8 @@ if (root) {
   let attempt = 0;
   let socket = null;
   let source = null;
+  let retryTimer = null;
+  let sseErrors = 0;
   const waiting = []; // new posts held back while the reader is scrolled down
   const newPostsButton = document.getElementById('new-posts');
 
@@ -250,7 +252,7 @@ if (root) {
     const cap = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
     attempt += 1;
     setStatus('reconnecting');
-    setTimeout(connect, Math.random() * cap);
+    retryTimer = setTimeout(() => { retryTimer = null; connect(); }, Math.random() * cap);
   }
 
   function connectWebSocket() {
@@ -282,17 +284,20 @@ if (root) {
     source = new EventSource(`/sse/update_notice/?${query()}`);
     source.onopen = () => {
       attempt = 0;
+      sseErrors = 0;
       document.documentElement.dataset.transport = 'sse';
       setStatus('connected', 'live');
     };
     source.onmessage = (event) => onMessage(event.data);
     source.onerror = () => {
-      if (source.readyState === EventSource.CONNECTING) {
-        // The browser reconnects by itself and resumes every group through Last-Event-ID.
+      if (source.readyState === EventSource.CONNECTING && ++sseErrors < 3) {
+        // The browser reconnects by itself (after the stream's retry: 1 s) and resumes every group through
+        // Last-Event-ID: a stream the gateway ended, or one blip.
         setStatus('reconnecting');
         return;
       }
-      // Closed for good (the gateway refused it): start again later, resuming from what we have seen.
+      // Refused for good, or the gateway stays unreachable: back off with jitter like the WebSocket (not every
+      // client every second), resuming from the positions seen — the same as the last event's id.
       source.close();
       source = null;
       retryLater();
@@ -300,11 +305,16 @@ if (root) {
   }
 
   function connect() {
+    if (socket || source) return; // one connection per page
     setStatus(attempt === 0 ? 'connecting' : 'reconnecting');
     if (transport === 'sse') connectEventSource(); else connectWebSocket();
   }
 
   window.addEventListener('offline', () => setStatus('offline'));
-  window.addEventListener('online', () => { if (!socket && !source) { attempt = 0; connect(); } });
+  window.addEventListener('online', () => {
+    if (retryTimer) { clearTimeout(retryTimer); retryTimer = null; }
+    attempt = 0;
+    connect();
+  });
   connect();
 }
