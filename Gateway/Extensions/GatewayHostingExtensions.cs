@@ -83,6 +83,8 @@ public static partial class GatewayHostingExtensions
         builder.Services.AddSingleton<WebSockets.HeartbeatMonitor>();
         builder.Services.AddSingleton<WebSockets.ConnectionCaps>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebSockets.HeartbeatMonitor>());
+        builder.Services.AddSingleton<ClusterContact>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterContact>());
         builder.Services.AddSingleton<AccountService>();
         builder.Services.AddSingleton<GrainCalls>();
         builder.Services.AddSingleton<PostIds>();

@@ -81,6 +81,13 @@ public sealed class GatewayOptions
     [Range(typeof(TimeSpan), "00:00:05", "01:00:00")]
     public TimeSpan SseMaxAge { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How long the cluster may not answer before this gateway closes its connections (4002) so their clients
+    /// resume on another gateway, and refuses new ones (503) until it answers again.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan ClusterLostAfter { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Lifetime of bearer tokens from <c>POST /api/tokens</c>.</summary>
     [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00")]
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(12);

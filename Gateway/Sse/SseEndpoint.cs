@@ -64,6 +64,14 @@ public static class SseEndpoint
             return;
         }
 
+        var contact = services.GetRequiredService<Extensions.ClusterContact>();
+        if (contact.IsLost)
+        {
+            context.Response.Headers.RetryAfter = "5";
+            await Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Cluster unreachable", detail: UpdateNoticeEndpoint.ClusterLostDetail).ExecuteAsync(context);
+            return;
+        }
+
         if (services.GetRequiredService<ConnectionCaps>().TryAcquire(context.Connection.RemoteIpAddress, out var refusal) is not { } lease)
         {
             context.Response.Headers.RetryAfter = "5";
@@ -85,6 +93,7 @@ public static class SseEndpoint
                 services.GetRequiredService<ILoggerFactory>().CreateLogger<SseSession>());
             var lifetime = services.GetRequiredService<IHostApplicationLifetime>();
             using var stopping = lifetime.ApplicationStopping.Register(session.End);
+            using var lost = contact.LostToken.Register(session.End);
             try
             {
                 await session.JoinAsync(subscriptions, context.RequestAborted);

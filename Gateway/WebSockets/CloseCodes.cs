@@ -20,4 +20,7 @@ public static class CloseCodes
 
     /// <summary>The client did not keep up: reconnect and resume from the last seq it saw (4001).</summary>
     public const int TooSlow = 4001;
+
+    /// <summary>This gateway cannot reach the cluster: reconnect (to another gateway) and resume.</summary>
+    public const int ClusterUnreachable = 4002;
 }

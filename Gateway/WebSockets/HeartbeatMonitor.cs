@@ -23,6 +23,15 @@ public sealed class HeartbeatMonitor(IOptions<GatewayOptions> options, IHostAppl
     /// <summary>Stops watching a session.</summary>
     public void Remove(WebSocketSession session) => _sessions.TryRemove(session, out _);
 
+    /// <summary>Closes every connection with <paramref name="code"/>.</summary>
+    public void CloseAll(int code, string reason)
+    {
+        foreach (var (session, _) in _sessions)
+        {
+            session.Close(code, reason);
+        }
+    }
+
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -231,6 +231,9 @@ public static partial class UpdateNoticeEndpoint
         return true;
     }
 
+    /// <summary>What a refusal says while this gateway cannot reach the cluster.</summary>
+    internal const string ClusterLostDetail = "This gateway cannot reach the cluster right now; connect to another gateway, or try again later.";
+
     /// <summary>What a refusal by the connection caps says.</summary>
     internal static string CapDetail(int status) => status == StatusCodes.Status429TooManyRequests
         ? "This address holds as many connections as the gateway allows one address; close one first."

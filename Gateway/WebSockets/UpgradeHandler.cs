@@ -49,6 +49,12 @@ public static class UpgradeHandler
             return null;
         }
 
+        if (services.GetRequiredService<Extensions.ClusterContact>().IsLost)
+        {
+            await transport.RefuseAsync(StatusCodes.Status503ServiceUnavailable, "Cluster unreachable", UpdateNoticeEndpoint.ClusterLostDetail);
+            return null;
+        }
+
         if (services.GetRequiredService<ConnectionCaps>().TryAcquire(transport.RemoteAddress, out var refusal) is not { } lease)
         {
             await transport.RefuseAsync(refusal, "Too many connections", UpdateNoticeEndpoint.CapDetail(refusal));

@@ -158,9 +158,12 @@ public sealed partial class WebSocketSession : IFeedListener, Presence.IPresence
     }
 
     /// <summary>Closes with <see cref="CloseCodes.Restarting"/>: the gateway is shutting down.</summary>
-    public void Stop()
+    public void Stop() => Close(CloseCodes.Restarting, "gateway restarting: resume");
+
+    /// <summary>Closes with <paramref name="code"/> and <paramref name="reason"/>, and stops reading.</summary>
+    public void Close(int code, string reason)
     {
-        _ = _out.CloseAsync(CloseCodes.Restarting, "gateway restarting: resume");
+        _ = _out.CloseAsync(code, reason);
         EndReceiving();
     }
 

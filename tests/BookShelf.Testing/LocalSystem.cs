@@ -31,7 +31,19 @@ public sealed class LocalSystem : IAsyncDisposable
     public string RedisPassword { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
     /// <summary>How silos and gateways reach Redis (given to them in the environment, never on a command line).</summary>
-    public string RedisConnection => $"127.0.0.1:{RedisPort},user=bookshelf,password={RedisPassword}";
+    public string RedisConnection => $"{HostAddress(RedisHost)}:{RedisPort},user=bookshelf,password={RedisPassword}";
+
+    /// <summary>The lab host Redis runs on (see <see cref="LocalSystemOptions.Lab"/>).</summary>
+    public const string RedisHost = "redis";
+
+    /// <summary>The lab host of silo <paramref name="index"/>.</summary>
+    public static string SiloHost(int index) => $"silo-{index}";
+
+    /// <summary>The lab host of gateway <paramref name="index"/>.</summary>
+    public static string GatewayHost(int index) => $"gateway-{index}";
+
+    /// <summary>A host's address: in the lab its own, otherwise loopback.</summary>
+    public string HostAddress(string host) => Options.Lab?.Address(host) ?? "127.0.0.1";
 
     /// <summary>How the system was configured.</summary>
     public LocalSystemOptions Options { get; }
@@ -76,7 +88,7 @@ public sealed class LocalSystem : IAsyncDisposable
 
             foreach (var silo in system._silos)
             {
-                await system.WaitReadyAsync(silo.Process, silo.HttpPort);
+                await system.WaitReadyAsync(silo.Process, silo.HttpPort, silo.Host);
             }
 
             for (var i = 0; i < options.Gateways; i++)
@@ -101,17 +113,17 @@ public sealed class LocalSystem : IAsyncDisposable
         // The password goes in a file only this user can read, not on a command line anyone can list.
         var config = Path.Combine(Directory, "redis.conf");
         File.WriteAllText(config, string.Join('\n',
-            "bind 127.0.0.1", $"port {RedisPort}", $"dir {data}", "appendonly yes", $"appendfsync {Options.RedisAppendFsync}", "save \"\"", "protected-mode yes",
+            $"bind {HostAddress(RedisHost)}", $"port {RedisPort}", $"dir {data}", "appendonly yes", $"appendfsync {Options.RedisAppendFsync}", "save \"\"", "protected-mode yes",
             $"user bookshelf on >{RedisPassword} ~* &* +@all", "user default off") + "\n");
         if (!OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(config, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
-        Redis = ManagedProcess.Start("redis", "redis-server", [config], Path.Combine(Directory, "redis.log"));
+        Redis = Start("redis", RedisHost, "redis-server", [config], Path.Combine(Directory, "redis.log"));
         await Poll.UntilAsync(async () =>
         {
             using var client = new System.Net.Sockets.TcpClient();
-            await client.ConnectAsync("127.0.0.1", RedisPort);
+            await client.ConnectAsync(HostAddress(RedisHost), RedisPort);
             return true;
         }, TimeSpan.FromSeconds(10), $"redis-server on port {RedisPort}");
     }
@@ -123,7 +135,7 @@ public sealed class LocalSystem : IAsyncDisposable
     public async Task<SiloNode> StartSiloAsync()
     {
         var silo = StartSilo();
-        await WaitReadyAsync(silo.Process, silo.HttpPort);
+        await WaitReadyAsync(silo.Process, silo.HttpPort, silo.Host);
         return silo;
     }
 
@@ -134,18 +146,19 @@ public sealed class LocalSystem : IAsyncDisposable
         var httpPort = Ports.Free();
         var siloPort = Ports.Free();
         var gatewayPort = Ports.Free();
+        var host = HostAddress(SiloHost(index));
         var args = new List<string>
         {
             Path.Combine(SystemRoot, "Silo", "bin", Configuration, "net10.0", "BookShelf.Silo.dll"),
-            "--urls", $"http://127.0.0.1:{httpPort}",
+            "--urls", $"http://{host}:{httpPort}",
             "--Orleans:ClusterId", _clusterId, "--Orleans:ServiceId", _clusterId,
-            "--Silo:AdvertisedIP", "127.0.0.1",
+            "--Silo:AdvertisedIP", host,
             "--Silo:SiloPort", siloPort.ToString(), "--Silo:GatewayPort", gatewayPort.ToString(),
             "--Silo:ProbeTimeout", "00:00:01",
             "--Logging:LogLevel:Default", "Warning",
         };
         args.AddRange(Options.SiloArguments);
-        var node = new SiloNode(index, httpPort, ManagedProcess.Start($"silo-{index}", "dotnet", args, Path.Combine(Directory, $"silo-{index}.log"), new Dictionary<string, string> { ["Silo__Redis"] = RedisConnection }));
+        var node = new SiloNode(index, httpPort, Start($"silo-{index}", SiloHost(index), "dotnet", args, Path.Combine(Directory, $"silo-{index}.log"), new Dictionary<string, string> { ["Silo__Redis"] = RedisConnection })) { Host = host };
         _silos.Add(node);
         return node;
     }
@@ -155,9 +168,9 @@ public sealed class LocalSystem : IAsyncDisposable
     {
         var index = _gateways.Count;
         var httpPort = port ?? Ports.Free();
-        var node = new GatewayNode(index, httpPort, StartGatewayProcess(index, httpPort, extraArguments));
+        var node = new GatewayNode(index, httpPort, StartGatewayProcess(index, httpPort, extraArguments)) { Host = HostAddress(GatewayHost(index)) };
         _gateways.Add(node);
-        await WaitReadyAsync(node.Process, httpPort);
+        await WaitReadyAsync(node.Process, httpPort, node.Host);
         return node;
     }
 
@@ -165,11 +178,11 @@ public sealed class LocalSystem : IAsyncDisposable
     public async Task RestartGatewayAsync(GatewayNode node, IReadOnlyList<string>? extraArguments = null)
     {
         node.Process = StartGatewayProcess(node.Index, node.HttpPort, extraArguments);
-        await WaitReadyAsync(node.Process, node.HttpPort);
+        await WaitReadyAsync(node.Process, node.HttpPort, node.Host);
     }
 
     /// <summary>Waits until a process answers <c>/readyz</c>.</summary>
-    public Task WaitReadyAsync(ManagedProcess process, int httpPort) =>
+    public Task WaitReadyAsync(ManagedProcess process, int httpPort, string host = "127.0.0.1") =>
         Poll.UntilAsync(async () =>
         {
             if (!process.IsRunning)
@@ -177,7 +190,7 @@ public sealed class LocalSystem : IAsyncDisposable
                 throw new InvalidOperationException($"{process.Name} exited before it was ready:\n{process.Tail()}");
             }
 
-            using var response = await _http.GetAsync(new Uri($"http://127.0.0.1:{httpPort}/readyz"));
+            using var response = await _http.GetAsync(new Uri($"http://{host}:{httpPort}/readyz"));
             return response.IsSuccessStatusCode;
         }, TimeSpan.FromSeconds(90), $"{process.Name} to answer /readyz");
 
@@ -207,14 +220,26 @@ public sealed class LocalSystem : IAsyncDisposable
         var args = new List<string>
         {
             Path.Combine(SystemRoot, "Gateway", "bin", Configuration, "net10.0", "BookShelf.Gateway.dll"),
-            "--urls", $"http://127.0.0.1:{httpPort}",
+            "--urls", $"http://{HostAddress(GatewayHost(index))}:{httpPort}",
             "--contentRoot", Path.Combine(SystemRoot, "Gateway"),
             "--Orleans:ClusterId", _clusterId, "--Orleans:ServiceId", _clusterId,
             "--Logging:LogLevel:Default", "Warning",
         };
         args.AddRange(Options.GatewayArguments);
         args.AddRange(extraArguments ?? []);
-        return ManagedProcess.Start($"gateway-{index}", "dotnet", args, Path.Combine(Directory, $"gateway-{index}-{DateTime.UtcNow:HHmmssfff}.log"), new Dictionary<string, string> { ["Gateway__Redis"] = RedisConnection });
+        return Start($"gateway-{index}", GatewayHost(index), "dotnet", args, Path.Combine(Directory, $"gateway-{index}-{DateTime.UtcNow:HHmmssfff}.log"), new Dictionary<string, string> { ["Gateway__Redis"] = RedisConnection });
+    }
+
+    /// <summary>Starts a process on its host: inside the host's namespace in the lab, here otherwise.</summary>
+    private ManagedProcess Start(string name, string host, string fileName, IReadOnlyList<string> arguments, string logPath, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        if (Options.Lab is { } lab)
+        {
+            var (file, args) = lab.Inside(host, fileName, arguments);
+            return ManagedProcess.Start(name, file, args, logPath, environment);
+        }
+
+        return ManagedProcess.Start(name, fileName, arguments, logPath, environment);
     }
 
     private static string Configuration =>
@@ -255,6 +280,12 @@ public sealed record LocalSystemOptions
     /// </summary>
     public string RedisAppendFsync { get; init; } = "always";
 
+    /// <summary>
+    /// Runs every process on a host of its own in this network lab (hosts named <c>redis</c>, <c>silo-N</c>,
+    /// <c>gateway-N</c>: see <see cref="LocalSystem.SiloHost"/>), instead of all on loopback.
+    /// </summary>
+    public Lab.NetworkLab? Lab { get; init; }
+
     /// <summary>Extra command-line configuration for every gateway.</summary>
     public IReadOnlyList<string> GatewayArguments { get; init; } = [];
 }
@@ -267,6 +298,9 @@ public sealed class SiloNode(int index, int httpPort, ManagedProcess process)
 
     /// <summary>Its health endpoint's port.</summary>
     public int HttpPort { get; } = httpPort;
+
+    /// <summary>Its address (loopback, or its lab host's).</summary>
+    public string Host { get; init; } = "127.0.0.1";
 
     /// <summary>The process.</summary>
     public ManagedProcess Process { get; set; } = process;
@@ -281,11 +315,14 @@ public sealed class GatewayNode(int index, int httpPort, ManagedProcess process)
     /// <summary>Its HTTP port.</summary>
     public int HttpPort { get; } = httpPort;
 
+    /// <summary>Its address (loopback, or its lab host's).</summary>
+    public string Host { get; init; } = "127.0.0.1";
+
     /// <summary>Its base address.</summary>
-    public Uri BaseAddress => new($"http://127.0.0.1:{HttpPort}/");
+    public Uri BaseAddress => new($"http://{Host}:{HttpPort}/");
 
     /// <summary>Its WebSocket endpoint.</summary>
-    public Uri WebSocketUri(string query = "") => new($"ws://127.0.0.1:{HttpPort}/ws/update_notice/{query}");
+    public Uri WebSocketUri(string query = "") => new($"ws://{Host}:{HttpPort}/ws/update_notice/{query}");
 
     /// <summary>The process (replaced on restart).</summary>
     public ManagedProcess Process { get; set; } = process;

@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using BookShelf.Testing.Lab;
+
+namespace BookShelf.Cluster.Tests;
+
+/// <summary>
+/// The cluster over a real network: Redis, 3 silos and 2 gateways each on a host of its own (network namespaces
+/// joined by a bridge, addresses that are not loopback), resuming clients on both gateways and posts at 20/s
+/// throughout, while the lab cuts hosts apart and heals them. After each fault every acknowledged post is at
+/// every client exactly once, in seq order. Skipped, saying why, where namespaces cannot be made (not root).
+/// </summary>
+public sealed class LabTests : IAsyncLifetime
+{
+    private const double PostsPerSecond = 20;
+    private static readonly TimeSpan Partition = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Recovery = TimeSpan.FromSeconds(90);
+    private readonly List<ResilientFeedClient> _clients = [];
+    private NetworkLab? _lab;
+    private LocalSystem? _system;
+
+    /// <inheritdoc />
+    public async ValueTask InitializeAsync()
+    {
+        if (NetworkLab.Unavailable() is not null)
+        {
+            return;
+        }
+
+        _lab = NetworkLab.Create([LocalSystem.RedisHost, .. Enumerable.Range(0, 3).Select(LocalSystem.SiloHost), .. Enumerable.Range(0, 2).Select(LocalSystem.GatewayHost)]);
+        _system = await LocalSystem.StartAsync(new LocalSystemOptions
+        {
+            Folder = "lab",
+            Silos = 3,
+            Gateways = 2,
+            Lab = _lab,
+            GatewayArguments = ["--Gateway:WritePermitLimit", "100000", "--Gateway:Feed:RenewInterval", "00:00:02", "--Gateway:ClusterLostAfter", "00:00:06"],
+            SiloArguments = ["--Feed:LeaseDuration", "00:00:08"],
+        });
+        for (var i = 0; i < 8; i++)
+        {
+            _clients.Add(new ResilientFeedClient(_system.Gateways, first: i % 2));
+        }
+
+        foreach (var client in _clients)
+        {
+            await client.WaitLiveAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            await client.DisposeAsync();
+        }
+
+        if (_system is not null)
+        {
+            await _system.DisposeAsync();
+        }
+
+        if (_lab is not null)
+        {
+            await _lab.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task ASiloCutFromTheOtherSilosIsDeclaredDeadAndStopsAndTheClusterGoesOn()
+    {
+        var (lab, system) = Lab();
+        await using var load = await PostLoad.StartAsync(system.Gateways, PostsPerSecond);
+        await load.WaitForMoreAsync(40, TimeSpan.FromSeconds(30));
+
+        // Cut from the other silos, not from Redis or the gateways: the others vote it dead; it reads so in Redis.
+        var cut = system.Silos[2];
+        lab.Cut(LocalSystem.SiloHost(2), LocalSystem.SiloHost(0), LocalSystem.SiloHost(1));
+        var clock = Stopwatch.StartNew();
+        var stopped = await cut.Process.WaitForExitAsync(Partition * 3);
+        var stoppedAfter = clock.Elapsed;
+        await load.WaitForMoreAsync(40, Recovery);
+        if (clock.Elapsed < Partition)
+        {
+            await Task.Delay(Partition - clock.Elapsed, TestContext.Current.CancellationToken); // the partition lasts 20 s, as the issue asks
+        }
+
+        lab.HealAll();
+        await load.WaitForMoreAsync(20, Recovery);
+        await load.StopAsync();
+        Assert.True(stopped, "the silo cut from the others was not declared dead and did not stop");
+        await AssertExactlyOnceAsync(load, $"silo cut from the other silos: it stopped {stoppedAfter.TotalSeconds:F1} s after the cut; healed after {Partition.TotalSeconds:F0} s");
+    }
+
+    [Fact]
+    public async Task AGatewayCutFromEverySiloTellsItsClientsToReconnectAndTheyResumeOnTheOther()
+    {
+        var (lab, system) = Lab();
+        await using var load = await PostLoad.StartAsync([system.Gateways[1]], PostsPerSecond);
+        await load.WaitForMoreAsync(40, TimeSpan.FromSeconds(30));
+        var before = _clients.Sum(c => c.Reconnects);
+
+        lab.Cut(LocalSystem.GatewayHost(0), [.. Enumerable.Range(0, 3).Select(LocalSystem.SiloHost)]);
+        var clock = Stopwatch.StartNew();
+        // Its clients are told (close code 4002) and resume on the other gateway; none waits out the partition.
+        foreach (var client in _clients)
+        {
+            await client.WaitLiveAsync(Recovery);
+        }
+
+        await Poll.UntilAsync(() => Task.FromResult(_clients.Sum(c => c.Reconnects) - before >= _clients.Count / 2), Partition, "the cut gateway's clients to reconnect", cancellationToken: TestContext.Current.CancellationToken);
+        var movedAfter = clock.Elapsed;
+        var ids = load.Acknowledged.ToList();
+        foreach (var client in _clients)
+        {
+            await client.WaitForAsync(ids, Partition);
+        }
+
+        var caughtUpAfter = clock.Elapsed;
+        Assert.True(caughtUpAfter < Partition, $"clients caught up only after {caughtUpAfter.TotalSeconds:F1} s: they waited for the partition to heal");
+        await Task.Delay(Partition - clock.Elapsed, TestContext.Current.CancellationToken);
+        lab.HealAll();
+        await load.WaitForMoreAsync(20, Recovery);
+        await load.StopAsync();
+        await AssertExactlyOnceAsync(load, $"gateway cut from every silo: its clients moved within {movedAfter.TotalSeconds:F1} s and had every post {caughtUpAfter.TotalSeconds:F1} s after the cut");
+    }
+
+    [Fact]
+    public async Task FiftyMillisecondsBetweenSilosCostsThisMuch()
+    {
+        var (lab, system) = Lab();
+        if (lab.DegradeUnavailable() is { } why)
+        {
+            Assert.Skip(why);
+        }
+
+        var calm = await MeasureAsync(system);
+        var silos = Enumerable.Range(0, 3).Select(LocalSystem.SiloHost).ToArray();
+        foreach (var silo in silos)
+        {
+            lab.Degrade(silo, TimeSpan.FromMilliseconds(50), 0, [.. silos.Where(s => s != silo)]);
+        }
+
+        var slow = await MeasureAsync(system);
+        foreach (var silo in silos)
+        {
+            lab.ClearDegradation(silo);
+        }
+
+        TestContext.Current.SendDiagnosticMessage($"post p99 {calm.PostP99:F0} -> {slow.PostP99:F0} ms; delivery p99 {calm.DeliveryP99:F0} -> {slow.DeliveryP99:F0} ms with 50 ms between silos");
+        Console.WriteLine($"[lab] 50 ms between silos: post p99 {calm.PostP99:F0} -> {slow.PostP99:F0} ms, delivery p99 {calm.DeliveryP99:F0} -> {slow.DeliveryP99:F0} ms ({calm.Posts} and {slow.Posts} posts)");
+        Assert.Empty(_clients.SelectMany(c => c.Violations));
+    }
+
+    private async Task<(double PostP99, double DeliveryP99, int Posts)> MeasureAsync(LocalSystem system)
+    {
+        using var api = new ApiClient(system.Gateways[0].BaseAddress);
+        await api.SignUpAndSignInAsync();
+        var posts = new List<double>();
+        var deliveries = new List<double>();
+        for (var i = 0; i < 60; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            var id = await api.CreatePostAsync($"measured {i}");
+            posts.Add(clock.Elapsed.TotalMilliseconds);
+            foreach (var client in _clients)
+            {
+                await client.WaitForAsync([id], TimeSpan.FromSeconds(10));
+            }
+
+            deliveries.Add(clock.Elapsed.TotalMilliseconds);
+        }
+
+        static double P99(List<double> values) => values.Order().ElementAt((int)Math.Ceiling(values.Count * 0.99) - 1);
+        return (P99(posts), P99(deliveries), posts.Count);
+    }
+
+    private (NetworkLab Lab, LocalSystem System) Lab()
+    {
+        if (_lab is null || _system is null)
+        {
+            Assert.Skip($"no network lab here: {NetworkLab.Unavailable()}");
+        }
+
+        return (_lab, _system);
+    }
+
+    private async Task AssertExactlyOnceAsync(PostLoad load, string what)
+    {
+        var ids = load.Acknowledged.ToList();
+        Assert.True(ids.Count > 0, "no post was acknowledged");
+        foreach (var client in _clients)
+        {
+            await client.WaitForAsync(ids, Recovery);
+        }
+
+        foreach (var client in _clients)
+        {
+            Assert.Empty(client.Violations);
+            var seen = client.Ids;
+            Assert.Equal(seen.Count, seen.Distinct().Count());
+        }
+
+        TestContext.Current.SendDiagnosticMessage($"{what}: {ids.Count} acknowledged posts at all {_clients.Count} clients exactly once; {load.Summary()}");
+        Console.WriteLine($"[lab] {what}: {ids.Count} acknowledged posts at all {_clients.Count} clients exactly once; {load.Summary()}");
+    }
+}
