@@ -29,6 +29,19 @@ public sealed class SiloOptions
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
+    /// Redis replicas that must hold a grain-state write before it counts (Redis <c>WAIT</c>); 0, the default,
+    /// acknowledges what the primary has (asynchronous replication: a failover can lose the last writes). With 1 and
+    /// one replica, a post answered 201 survives the primary's loss, and writes are refused (503) while no replica is
+    /// connected. See docs/deployment.md.
+    /// </summary>
+    [Range(0, 16)]
+    public int RedisReplicasToAck { get; set; }
+
+    /// <summary>How long a write waits for <see cref="RedisReplicasToAck"/> replicas before it fails.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:30")]
+    public TimeSpan RedisReplicaAckTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// Serve the Orleans Dashboard at <c>/dashboard</c> on this silo's HTTP port (off by default: it profiles every
     /// grain call). It answers only requests from this machine unless <see cref="DashboardAllowRemote"/>.
     /// </summary>

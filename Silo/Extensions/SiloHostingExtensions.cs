@@ -33,9 +33,12 @@ public static class SiloHostingExtensions
         redis.SocketManager = SocketManager.ThreadPool;
 
         var serviceId = builder.Configuration["Orleans:ServiceId"] ?? "bookshelf";
-        // The outbox journal's own connection (AbortOnConnectFail is off: it connects in the background).
+        // With Silo:RedisReplicasToAck, grain state, the journal and the replica WAITs share one connection, so a
+        // WAIT follows the very server the reads and writes went to (AbortOnConnectFail is off: it connects in the
+        // background). Otherwise the journal has a connection of its own and each storage provider its own.
+        var shared = silo.RedisReplicasToAck > 0 ? new Lazy<IConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(redis.Clone())) : null;
         builder.Services.AddSingleton<IOutboxJournal>(sp => new RedisOutboxJournal(
-            ConnectionMultiplexer.Connect(redis.Clone()), serviceId, sp.GetRequiredService<TimeProvider>()));
+            shared?.Value ?? ConnectionMultiplexer.Connect(redis.Clone()), serviceId, sp.GetRequiredService<TimeProvider>()));
 
         builder.UseOrleans(orleans =>
         {
@@ -53,7 +56,20 @@ public static class SiloHostingExtensions
                 {
                     options.ConfigurationOptions = redis.Clone();
                     options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+                    if (shared is not null)
+                    {
+                        options.CreateMultiplexer = _ => Task.FromResult((shared.Value, true));
+                    }
                 }));
+            }
+
+            if (shared is not null)
+            {
+                orleans.Services.AddSingleton(_ => new ReplicaWait(shared.Value, $"{serviceId}:replica-ack", silo.RedisReplicasToAck, silo.RedisReplicaAckTimeout));
+                foreach (var name in StorageNames.All)
+                {
+                    DecorateStorage(orleans.Services, name);
+                }
             }
 
             if (IPAddress.TryParse(silo.AdvertisedIP, out var ip))
@@ -80,5 +96,16 @@ public static class SiloHostingExtensions
             }
         });
         return builder;
+    }
+
+    /// <summary>Wraps the storage registered as <paramref name="name"/> in a <see cref="ReplicaAcknowledgedStorage"/>.</summary>
+    private static void DecorateStorage(IServiceCollection services, string name)
+    {
+        var registered = services.Single(d => d.ServiceType == typeof(IGrainStorage) && d.IsKeyedService && Equals(d.ServiceKey, name));
+        var create = registered.KeyedImplementationFactory
+            ?? throw new InvalidOperationException($"Grain storage '{name}' is not registered through a factory; it cannot wait for Redis replicas.");
+        services.Remove(registered);
+        services.AddKeyedSingleton<IGrainStorage>(name, (sp, key) =>
+            new ReplicaAcknowledgedStorage((IGrainStorage)create(sp, key), sp.GetRequiredService<ReplicaWait>()));
     }
 }

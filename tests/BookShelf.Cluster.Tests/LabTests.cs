@@ -147,8 +147,7 @@ public sealed class LabTests : IAsyncLifetime
             lab.ClearDegradation(silo);
         }
 
-        TestContext.Current.SendDiagnosticMessage($"post p99 {calm.PostP99:F0} -> {slow.PostP99:F0} ms; delivery p99 {calm.DeliveryP99:F0} -> {slow.DeliveryP99:F0} ms with 50 ms between silos");
-        Console.WriteLine($"[lab] 50 ms between silos: post p99 {calm.PostP99:F0} -> {slow.PostP99:F0} ms, delivery p99 {calm.DeliveryP99:F0} -> {slow.DeliveryP99:F0} ms ({calm.Posts} and {slow.Posts} posts)");
+        Figures.Record("lab", $"50 ms between silos: post p99 {calm.PostP99:F0} -> {slow.PostP99:F0} ms, delivery p99 {calm.DeliveryP99:F0} -> {slow.DeliveryP99:F0} ms ({calm.Posts} and {slow.Posts} posts)");
         Assert.Empty(_clients.SelectMany(c => c.Violations));
     }
 
@@ -201,7 +200,6 @@ public sealed class LabTests : IAsyncLifetime
             Assert.Equal(seen.Count, seen.Distinct().Count());
         }
 
-        TestContext.Current.SendDiagnosticMessage($"{what}: {ids.Count} acknowledged posts at all {_clients.Count} clients exactly once; {load.Summary()}");
-        Console.WriteLine($"[lab] {what}: {ids.Count} acknowledged posts at all {_clients.Count} clients exactly once; {load.Summary()}");
+        Figures.Record("lab", $"{what}: {ids.Count} acknowledged posts at all {_clients.Count} clients exactly once; {load.Summary()}");
     }
 }

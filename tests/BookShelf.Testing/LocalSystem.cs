@@ -14,24 +14,28 @@ public sealed class LocalSystem : IAsyncDisposable
     private readonly string _clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
 
-    private LocalSystem(string directory, int redisPort, LocalSystemOptions options)
+    private LocalSystem(string directory, LocalSystemOptions options)
     {
         Directory = directory;
-        RedisPort = redisPort;
         Options = options;
+        RedisServers = new LocalRedis(directory, options.RedisReplicas, options.RedisAppendFsync, HostAddress,
+            (name, host, file, arguments, log) => Start(name, host, file, arguments, log));
     }
 
     /// <summary>Where logs and Redis data go.</summary>
     public string Directory { get; }
 
-    /// <summary>The Redis port.</summary>
-    public int RedisPort { get; }
+    /// <summary>Redis: one server, or a primary with replicas and Sentinels (<see cref="LocalSystemOptions.RedisReplicas"/>).</summary>
+    public LocalRedis RedisServers { get; }
+
+    /// <summary>The port of the first Redis server (the primary until a failover).</summary>
+    public int RedisPort => RedisServers.Servers[0].Port;
 
     /// <summary>The password of Redis's one user (<c>bookshelf</c>), made for this system; the default user is off.</summary>
-    public string RedisPassword { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+    public string RedisPassword => RedisServers.Password;
 
     /// <summary>How silos and gateways reach Redis (given to them in the environment, never on a command line).</summary>
-    public string RedisConnection => $"{HostAddress(RedisHost)}:{RedisPort},user=bookshelf,password={RedisPassword}";
+    public string RedisConnection => RedisServers.ConnectionString;
 
     /// <summary>The lab host Redis runs on (see <see cref="LocalSystemOptions.Lab"/>).</summary>
     public const string RedisHost = "redis";
@@ -48,8 +52,8 @@ public sealed class LocalSystem : IAsyncDisposable
     /// <summary>How the system was configured.</summary>
     public LocalSystemOptions Options { get; }
 
-    /// <summary>The Redis process.</summary>
-    public ManagedProcess Redis { get; private set; } = null!;
+    /// <summary>The first Redis server's process (the primary until a failover).</summary>
+    public ManagedProcess Redis => RedisServers.Servers[0].Process!;
 
     /// <summary>Silos started so far (dead ones included).</summary>
     public IReadOnlyList<SiloNode> Silos => _silos;
@@ -77,18 +81,30 @@ public sealed class LocalSystem : IAsyncDisposable
     {
         var directory = Path.Combine(RepositoryRoot, ".data", options.Folder, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}");
         System.IO.Directory.CreateDirectory(directory);
-        var system = new LocalSystem(directory, Ports.Free(), options);
+        var system = new LocalSystem(directory, options);
         try
         {
-            await system.StartRedisAsync();
-            for (var i = 0; i < options.Silos; i++)
+            await system.RedisServers.StartAsync();
+            if (options.RedisReplicas > 0)
             {
-                system.StartSilo();
+                // One at a time: a silo connecting through Sentinel blocks threads while it starts, and two starting
+                // together on 2 cores missed each other's first probes (1 s each) and voted one dead.
+                for (var i = 0; i < options.Silos; i++)
+                {
+                    await system.StartSiloAsync();
+                }
             }
-
-            foreach (var silo in system._silos)
+            else
             {
-                await system.WaitReadyAsync(silo.Process, silo.HttpPort, silo.Host);
+                for (var i = 0; i < options.Silos; i++)
+                {
+                    system.StartSilo();
+                }
+
+                foreach (var silo in system._silos)
+                {
+                    await system.WaitReadyAsync(silo.Process, silo.HttpPort, silo.Host);
+                }
             }
 
             for (var i = 0; i < options.Gateways; i++)
@@ -105,31 +121,11 @@ public sealed class LocalSystem : IAsyncDisposable
         return system;
     }
 
-    /// <summary>Starts redis-server with AOF on the system's port and data folder (again, after a stop).</summary>
-    public async Task StartRedisAsync()
-    {
-        var data = Path.Combine(Directory, "redis");
-        System.IO.Directory.CreateDirectory(data);
-        // The password goes in a file only this user can read, not on a command line anyone can list.
-        var config = Path.Combine(Directory, "redis.conf");
-        File.WriteAllText(config, string.Join('\n',
-            $"bind {HostAddress(RedisHost)}", $"port {RedisPort}", $"dir {data}", "appendonly yes", $"appendfsync {Options.RedisAppendFsync}", "save \"\"", "protected-mode yes",
-            $"user bookshelf on >{RedisPassword} ~* &* +@all", "user default off") + "\n");
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(config, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-        Redis = Start("redis", RedisHost, "redis-server", [config], Path.Combine(Directory, "redis.log"));
-        await Poll.UntilAsync(async () =>
-        {
-            using var client = new System.Net.Sockets.TcpClient();
-            await client.ConnectAsync(HostAddress(RedisHost), RedisPort);
-            return true;
-        }, TimeSpan.FromSeconds(10), $"redis-server on port {RedisPort}");
-    }
+    /// <summary>Starts the first redis-server again after a stop, with its config and data (append-only file).</summary>
+    public Task StartRedisAsync() => RedisServers.StartServerAsync(RedisServers.Servers[0]);
 
     /// <summary>Stops redis-server (SIGTERM: it finishes its append-only file) and waits for it to exit.</summary>
-    public Task StopRedisAsync() => Redis.StopAsync(TimeSpan.FromSeconds(10));
+    public Task StopRedisAsync() => RedisServers.StopServerAsync(RedisServers.Servers[0]);
 
     /// <summary>Starts one more silo and waits until it is ready.</summary>
     public async Task<SiloNode> StartSiloAsync()
@@ -207,10 +203,7 @@ public sealed class LocalSystem : IAsyncDisposable
             await silo.Process.DisposeAsync();
         }
 
-        if (Redis is not null)
-        {
-            await Redis.DisposeAsync();
-        }
+        await RedisServers.DisposeAsync();
 
         _http.Dispose();
     }
@@ -285,6 +278,12 @@ public sealed record LocalSystemOptions
     /// <c>gateway-N</c>: see <see cref="LocalSystem.SiloHost"/>), instead of all on loopback.
     /// </summary>
     public Lab.NetworkLab? Lab { get; init; }
+
+    /// <summary>
+    /// Redis replicas beside the primary: with any, three Sentinels watch them and silos and gateways connect
+    /// through the Sentinels (hosts <c>redis</c>, <c>redis-1</c>, ...: see <see cref="LocalRedis.Host"/>).
+    /// </summary>
+    public int RedisReplicas { get; init; }
 
     /// <summary>Extra command-line configuration for every gateway.</summary>
     public IReadOnlyList<string> GatewayArguments { get; init; } = [];
