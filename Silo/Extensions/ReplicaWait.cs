@@ -10,6 +10,7 @@ namespace BookShelf.Silo.Extensions;
 /// </summary>
 public sealed class ReplicaWait(IConnectionMultiplexer redis, string markerKey, int replicas, TimeSpan timeout)
 {
+    private static readonly TimeSpan RoundGrace = TimeSpan.FromSeconds(5);
     private readonly RedisKey _marker = markerKey;
     private readonly Lock _gate = new();
     private TaskCompletionSource<long>? _next;
@@ -67,7 +68,8 @@ public sealed class ReplicaWait(IConnectionMultiplexer redis, string markerKey, 
                 // Both commands go on this connection in this order, so WAIT counts the replicas that have the marker.
                 var marked = db.StringIncrementAsync(_marker);
                 var acked = db.ExecuteAsync("WAIT", replicas, (long)timeout.TotalMilliseconds);
-                await marked;
+                // Bounded here too: a round that never ended would hold every later write of this silo.
+                await Task.WhenAll(marked, acked).WaitAsync(timeout + RoundGrace);
                 round.SetResult((long)await acked);
             }
             catch (Exception ex)

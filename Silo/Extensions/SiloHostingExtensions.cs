@@ -34,11 +34,14 @@ public static class SiloHostingExtensions
 
         var serviceId = builder.Configuration["Orleans:ServiceId"] ?? "bookshelf";
         // With Silo:RedisReplicasToAck, grain state, the journal and the replica WAITs share one connection, so a
-        // WAIT follows the very server the reads and writes went to (AbortOnConnectFail is off: it connects in the
-        // background). Otherwise the journal has a connection of its own and each storage provider its own.
-        var shared = silo.RedisReplicasToAck > 0 ? new Lazy<IConnectionMultiplexer>(() => ConnectionMultiplexer.Connect(redis.Clone())) : null;
-        builder.Services.AddSingleton<IOutboxJournal>(sp => new RedisOutboxJournal(
-            shared?.Value ?? ConnectionMultiplexer.Connect(redis.Clone()), serviceId, sp.GetRequiredService<TimeProvider>()));
+        // WAIT follows the very server the reads and writes went to. Otherwise the journal has a connection of its
+        // own and each storage provider its own. Made here, before the silo starts: through Sentinel a connect
+        // blocks its thread for a while, and made on first use it blocked pool threads the silo needed to answer
+        // the others' probes (a joining silo was voted dead on 2 cores). AbortOnConnectFail is off: a Redis that
+        // is down is connected to in the background.
+        var shared = silo.RedisReplicasToAck > 0 ? ConnectionMultiplexer.Connect(redis.Clone()) : null;
+        var journalRedis = shared ?? ConnectionMultiplexer.Connect(redis.Clone());
+        builder.Services.AddSingleton<IOutboxJournal>(sp => new RedisOutboxJournal(journalRedis, serviceId, sp.GetRequiredService<TimeProvider>()));
 
         builder.UseOrleans(orleans =>
         {
@@ -58,14 +61,14 @@ public static class SiloHostingExtensions
                     options.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
                     if (shared is not null)
                     {
-                        options.CreateMultiplexer = _ => Task.FromResult((shared.Value, true));
+                        options.CreateMultiplexer = _ => Task.FromResult<(IConnectionMultiplexer, bool)>((shared, true));
                     }
                 }));
             }
 
             if (shared is not null)
             {
-                orleans.Services.AddSingleton(_ => new ReplicaWait(shared.Value, $"{serviceId}:replica-ack", silo.RedisReplicasToAck, silo.RedisReplicaAckTimeout));
+                orleans.Services.AddSingleton(_ => new ReplicaWait(shared, $"{serviceId}:replica-ack", silo.RedisReplicasToAck, silo.RedisReplicaAckTimeout));
                 foreach (var name in StorageNames.All)
                 {
                     DecorateStorage(orleans.Services, name);

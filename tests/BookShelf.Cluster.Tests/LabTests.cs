@@ -26,15 +26,18 @@ public sealed class LabTests : IAsyncLifetime
             return;
         }
 
-        _lab = NetworkLab.Create([LocalSystem.RedisHost, .. Enumerable.Range(0, 3).Select(LocalSystem.SiloHost), .. Enumerable.Range(0, 2).Select(LocalSystem.GatewayHost)]);
+        _lab = NetworkLab.Create([LocalSystem.RedisHost, LocalRedis.Host(1), LocalRedis.Host(2), .. Enumerable.Range(0, 3).Select(LocalSystem.SiloHost), .. Enumerable.Range(0, 2).Select(LocalSystem.GatewayHost)]);
         _system = await LocalSystem.StartAsync(new LocalSystemOptions
         {
             Folder = "lab",
             Silos = 3,
             Gateways = 2,
             Lab = _lab,
+            // As docs/deployment.md sets it up: a primary and two replicas on hosts of their own, a Sentinel beside
+            // each, and posts acknowledged once a replica has them.
+            RedisReplicas = 2,
             GatewayArguments = ["--Gateway:WritePermitLimit", "100000", "--Gateway:Feed:RenewInterval", "00:00:02", "--Gateway:ClusterLostAfter", "00:00:06"],
-            SiloArguments = ["--Feed:LeaseDuration", "00:00:08"],
+            SiloArguments = ["--Feed:LeaseDuration", "00:00:08", "--Silo:RedisReplicasToAck", "1", "--Logging:Console:TimestampFormat", "HH:mm:ss.fff "],
         });
         for (var i = 0; i < 8; i++)
         {
@@ -123,6 +126,54 @@ public sealed class LabTests : IAsyncLifetime
         await load.WaitForMoreAsync(20, Recovery);
         await load.StopAsync();
         await AssertExactlyOnceAsync(load, $"gateway cut from every silo: its clients moved within {movedAfter.TotalSeconds:F1} s and had every post {caughtUpAfter.TotalSeconds:F1} s after the cut");
+    }
+
+    [Fact]
+    public async Task ASiloCutFromRedisLosesNothingAcknowledgedAndServesAgainWhenHealed()
+    {
+        var (lab, system) = Lab();
+        await using var load = await PostLoad.StartAsync(system.Gateways, PostsPerSecond);
+        await load.WaitForMoreAsync(40, TimeSpan.FromSeconds(30));
+
+        // Cut from Redis only: it still answers the other silos' probes, so it stays a member; what it stores fails.
+        lab.Cut(LocalSystem.SiloHost(1), LocalSystem.RedisHost, LocalRedis.Host(1), LocalRedis.Host(2));
+        var during = load.Acknowledged.Count;
+        await Task.Delay(Partition, TestContext.Current.CancellationToken); // the partition lasts 20 s, as the issue asks
+        var acknowledgedDuring = load.Acknowledged.Count - during;
+        lab.HealAll();
+        var healed = Stopwatch.StartNew();
+        await load.WaitForMoreAsync(40, Recovery);
+        await load.StopAsync();
+        await AssertExactlyOnceAsync(load, $"silo cut from Redis for {Partition.TotalSeconds:F0} s: {acknowledgedDuring} posts acknowledged during the cut, 40 more {healed.Elapsed.TotalSeconds:F1} s after healing; the cut silo {(system.Silos[1].Process.IsRunning ? "kept running" : "stopped")}");
+    }
+
+    [Fact]
+    public async Task TheRedisPrimaryCutOffIsReplacedAndEverySiloAndGatewayFollows()
+    {
+        var (lab, system) = Lab();
+        await using var load = await PostLoad.StartAsync(system.Gateways, PostsPerSecond);
+        await load.WaitForMoreAsync(40, TimeSpan.FromSeconds(30));
+        var redis = system.RedisServers;
+        var primary = await redis.PrimaryAsync();
+
+        // The primary's host (and the Sentinel beside it) loses the network; the other two Sentinels promote the replica.
+        lab.Cut(primary.Host, [.. lab.Hosts.Where(h => h != primary.Host)]);
+        var clock = Stopwatch.StartNew();
+        await Poll.UntilAsync(async () => await redis.PrimaryAsync() != primary, Recovery, "Sentinel to promote the replica", cancellationToken: TestContext.Current.CancellationToken);
+        var promotedAfter = clock.Elapsed;
+        await load.WaitForMoreAsync(40, Recovery);
+        var writingAfter = clock.Elapsed;
+        if (clock.Elapsed < Partition)
+        {
+            await Task.Delay(Partition - clock.Elapsed, TestContext.Current.CancellationToken); // the partition lasts 20 s, as the issue asks
+        }
+
+        lab.HealAll();
+        // Healed, the old primary is told to follow the new one.
+        await Poll.UntilAsync(async () => await redis.RoleAsync(primary) == "slave", Recovery, "the old primary to become a replica", cancellationToken: TestContext.Current.CancellationToken);
+        await load.WaitForMoreAsync(20, Recovery);
+        await load.StopAsync();
+        await AssertExactlyOnceAsync(load, $"Redis primary cut off for {Partition.TotalSeconds:F0} s: replica promoted {promotedAfter.TotalSeconds:F1} s after the cut, 40 more posts {writingAfter.TotalSeconds:F1} s after it, the old primary a replica once healed");
     }
 
     [Fact]

@@ -22,9 +22,10 @@ public sealed class LocalRedis : IAsyncDisposable
 
     /// <summary>
     /// Describes the Redis; <paramref name="start"/> starts a process (name, host, file, arguments, log) on its host,
-    /// <paramref name="address"/> gives a host's address.
+    /// <paramref name="address"/> gives a host's address. Sentinels run beside each server, and on
+    /// <paramref name="spareHost"/> while there are fewer than three servers (Sentinel needs a majority of three).
     /// </summary>
-    public LocalRedis(string directory, int replicas, string appendFsync, Func<string, string> address, Func<string, string, string, IReadOnlyList<string>, string, ManagedProcess> start)
+    public LocalRedis(string directory, int replicas, string appendFsync, string spareHost, Func<string, string> address, Func<string, string, string, IReadOnlyList<string>, string, ManagedProcess> start)
     {
         _directory = directory;
         _appendFsync = appendFsync;
@@ -39,7 +40,7 @@ public sealed class LocalRedis : IAsyncDisposable
         {
             for (var i = 0; i < 3; i++)
             {
-                var host = Host(i % _servers.Count);
+                var host = i < _servers.Count ? Host(i) : spareHost;
                 _sentinels.Add(new RedisServer($"sentinel-{i}", host, address(host), Ports.Free()));
             }
         }
@@ -120,7 +121,7 @@ public sealed class LocalRedis : IAsyncDisposable
     /// <summary>Stops a server with SIGTERM (it finishes its append-only file) and waits for it to exit.</summary>
     public Task StopServerAsync(RedisServer server) => server.Process!.StopAsync(TimeSpan.FromSeconds(10));
 
-    /// <summary>The server the Sentinels name as the primary now.</summary>
+    /// <summary>The server most Sentinels name as the primary now (one cut off from the others may still name the old one).</summary>
     public async Task<RedisServer> PrimaryAsync()
     {
         if (_sentinels.Count == 0)
@@ -128,6 +129,7 @@ public sealed class LocalRedis : IAsyncDisposable
             return _servers[0];
         }
 
+        var answers = new List<RedisServer>();
         foreach (var sentinel in _sentinels.Where(s => s.Process?.IsRunning == true))
         {
             try
@@ -136,14 +138,15 @@ public sealed class LocalRedis : IAsyncDisposable
                 var reply = await connection.GetServer(sentinel.Address, sentinel.Port).ExecuteAsync("SENTINEL", "get-master-addr-by-name", ServiceName);
                 var parts = (string[])reply!;
                 var port = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
-                return _servers.Single(s => s.Address == parts[0] && s.Port == port);
+                answers.Add(_servers.Single(s => s.Address == parts[0] && s.Port == port));
             }
             catch (RedisException)
             {
             }
         }
 
-        throw new InvalidOperationException("no Sentinel answered which server is the primary");
+        return answers.GroupBy(a => a).Where(g => g.Count() * 2 > _sentinels.Count).Select(g => g.Key).FirstOrDefault()
+            ?? throw new InvalidOperationException($"no majority of the Sentinels names one primary ({answers.Count} answered)");
     }
 
     /// <summary>The server's role as it says itself (<c>master</c> or <c>slave</c>), or null when it does not answer.</summary>

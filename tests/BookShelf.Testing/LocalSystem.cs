@@ -18,7 +18,7 @@ public sealed class LocalSystem : IAsyncDisposable
     {
         Directory = directory;
         Options = options;
-        RedisServers = new LocalRedis(directory, options.RedisReplicas, options.RedisAppendFsync, HostAddress,
+        RedisServers = new LocalRedis(directory, options.RedisReplicas, options.RedisAppendFsync, SiloHost(0), HostAddress,
             (name, host, file, arguments, log) => Start(name, host, file, arguments, log));
     }
 
@@ -281,7 +281,8 @@ public sealed record LocalSystemOptions
 
     /// <summary>
     /// Redis replicas beside the primary: with any, three Sentinels watch them and silos and gateways connect
-    /// through the Sentinels (hosts <c>redis</c>, <c>redis-1</c>, ...: see <see cref="LocalRedis.Host"/>).
+    /// through the Sentinels (hosts <c>redis</c>, <c>redis-1</c>, ...: see <see cref="LocalRedis.Host"/>; with one
+    /// replica the third Sentinel runs on <c>silo-0</c>).
     /// </summary>
     public int RedisReplicas { get; init; }
 
