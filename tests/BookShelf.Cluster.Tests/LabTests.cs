@@ -91,7 +91,7 @@ public sealed class LabTests : IAsyncLifetime
         lab.HealAll();
         await load.WaitForMoreAsync(20, Recovery);
         await load.StopAsync();
-        Assert.True(stopped, "the silo cut from the others was not declared dead and did not stop");
+        Assert.True(stopped, $"the silo cut from the others was not declared dead and did not stop; what the silos logged of it:\n{MembershipLines(system)}");
         await AssertExactlyOnceAsync(load, $"silo cut from the other silos: it stopped {stoppedAfter.TotalSeconds:F1} s after the cut; healed after {Partition.TotalSeconds:F0} s");
     }
 
@@ -224,6 +224,13 @@ public sealed class LabTests : IAsyncLifetime
         static double P99(List<double> values) => values.Order().ElementAt((int)Math.Ceiling(values.Count * 0.99) - 1);
         return (P99(posts), P99(deliveries), posts.Count);
     }
+
+    /// <summary>The silos' log lines about suspicion, votes and deaths, for a failure message.</summary>
+    private static string MembershipLines(LocalSystem system) => string.Join('\n', system.Silos
+        .SelectMany(s => File.ReadLines(s.Process.LogPath).Select(line => $"{s.Process.Name}: {line}"))
+        .Where(line => line.Contains("suspect", StringComparison.OrdinalIgnoreCase) || line.Contains("dead", StringComparison.OrdinalIgnoreCase) || line.Contains("probe", StringComparison.OrdinalIgnoreCase))
+        .TakeLast(40)
+        .Select(line => line.Length > 300 ? line[..300] : line));
 
     private (NetworkLab Lab, LocalSystem System) Lab()
     {
