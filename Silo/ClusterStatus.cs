@@ -1,4 +1,5 @@
 using System.Globalization;
+using BookShelf.ServiceDefaults;
 using Orleans.Configuration;
 using Orleans.Runtime;
 using StackExchange.Redis;
@@ -19,8 +20,7 @@ public static class ClusterStatus
         var builder = Host.CreateApplicationBuilder(args);
         builder.Logging.ClearProviders();
         var settings = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
-        var redis = ConfigurationOptions.Parse(settings.Redis is { Length: > 0 } r ? r : "127.0.0.1:6379");
-        redis.AbortOnConnectFail = false;
+        var redis = RedisConnection.Options(settings.Redis, settings.RedisUnreachableAfter);
         builder.UseOrleansClient(client =>
         {
             client.Configure<ClusterOptions>(o =>

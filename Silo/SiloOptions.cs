@@ -12,9 +12,31 @@ public sealed class SiloOptions
     [Required]
     public string Redis { get; set; } = "";
 
+    /// <summary>
+    /// How long data sent to Redis may go unacknowledged by its machine before the connection is dropped and made
+    /// anew (Linux <c>TCP_USER_TIMEOUT</c>): how soon a Redis cut off by the network is given up, so that the
+    /// Sentinels are asked for the primary again.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan RedisUnreachableAfter { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>The address other silos and gateways use to reach this silo (never 0.0.0.0).</summary>
     [Required]
     public string AdvertisedIP { get; set; } = "127.0.0.1";
+
+    /// <summary>
+    /// The address to listen on when it is not <see cref="AdvertisedIP"/> (behind NAT or a proxy: the others reach
+    /// this silo at AdvertisedIP:SiloPort and :GatewayPort, which lead here); empty, the default: AdvertisedIP.
+    /// </summary>
+    public string ListenIP { get; set; } = "";
+
+    /// <summary>With <see cref="ListenIP"/>: the port to listen on for silos when it is not <see cref="SiloPort"/> (0: SiloPort).</summary>
+    [Range(0, 65535)]
+    public int ListenSiloPort { get; set; }
+
+    /// <summary>With <see cref="ListenIP"/>: the port to listen on for gateways when it is not <see cref="GatewayPort"/> (0: GatewayPort).</summary>
+    [Range(0, 65535)]
+    public int ListenGatewayPort { get; set; }
 
     /// <summary>Silo-to-silo port.</summary>
     [Range(1, 65535)]

@@ -28,11 +28,7 @@ public static partial class GatewayHostingExtensions
         builder.Services.AddOptions<GatewayFeedOptions>().BindConfiguration(GatewayFeedOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<Presence.PresenceOptions>().BindConfiguration(Presence.PresenceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var settings = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
-        var redis = ConfigurationOptions.Parse(settings.Redis is { Length: > 0 } r ? r : "127.0.0.1:6379");
-        redis.AbortOnConnectFail = false;
-        // After Redis restarts, reconnect every half second instead of backing off exponentially (up to 10 s between
-        // tries by default): every write waits for Redis, so each second of backoff is a second of 503s.
-        redis.ReconnectRetryPolicy = new LinearRetry(500);
+        var redis = RedisConnection.Options(settings.Redis, settings.RedisUnreachableAfter);
 
         builder.UseOrleansClient(client =>
         {

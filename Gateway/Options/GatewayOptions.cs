@@ -13,6 +13,14 @@ public sealed class GatewayOptions
     public string Redis { get; set; } = "";
 
     /// <summary>
+    /// How long data sent to Redis may go unacknowledged by its machine before the connection is dropped and made
+    /// anew (Linux <c>TCP_USER_TIMEOUT</c>): how soon a Redis cut off by the network is given up, so that the
+    /// Sentinels are asked for the primary again.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan RedisUnreachableAfter { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// Origins (<c>scheme://host[:port]</c>) whose pages may open the WebSocket. Empty: only the gateway's own
     /// origin. Requests without an Origin header (scripts) are allowed.
     /// </summary>

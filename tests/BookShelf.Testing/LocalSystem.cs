@@ -1,4 +1,5 @@
 using System.Reflection;
+using BookShelf.Testing.Lab;
 
 namespace BookShelf.Testing;
 
@@ -10,6 +11,8 @@ namespace BookShelf.Testing;
 public sealed class LocalSystem : IAsyncDisposable
 {
     private readonly List<SiloNode> _silos = [];
+    private readonly List<DelayProxy> _siloLinks = [];
+    private readonly List<DelayProxy> _gatewayLinks = [];
     private readonly List<GatewayNode> _gateways = [];
     private readonly string _clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(5) };
@@ -57,6 +60,9 @@ public sealed class LocalSystem : IAsyncDisposable
 
     /// <summary>Silos started so far (dead ones included).</summary>
     public IReadOnlyList<SiloNode> Silos => _silos;
+
+    /// <summary>With <see cref="LocalSystemOptions.SiloLinkDelay"/>: the proxy in front of each silo's silo port, by silo.</summary>
+    public IReadOnlyList<DelayProxy> SiloLinks => _siloLinks;
 
     /// <summary>The silo's program, as this system runs it.</summary>
     public static string SiloDll => Path.Combine(SystemRoot, "Silo", "bin", Configuration, "net10.0", "BookShelf.Silo.dll");
@@ -148,11 +154,29 @@ public sealed class LocalSystem : IAsyncDisposable
             Path.Combine(SystemRoot, "Silo", "bin", Configuration, "net10.0", "BookShelf.Silo.dll"),
             "--urls", $"http://{host}:{httpPort}",
             "--Orleans:ClusterId", _clusterId, "--Orleans:ServiceId", _clusterId,
-            "--Silo:AdvertisedIP", host,
-            "--Silo:SiloPort", siloPort.ToString(), "--Silo:GatewayPort", gatewayPort.ToString(),
+        };
+        if (Options.SiloLinkDelay is { } delay && Options.Lab is { } lab)
+        {
+            // The others reach this silo through proxies on the test's own lab address: silos through one that holds
+            // every byte for the delay, gateways through one that does not.
+            var siloLink = DelayProxy.Start(lab.TestAddress, host, siloPort, delay);
+            var gatewayLink = DelayProxy.Start(lab.TestAddress, host, gatewayPort, TimeSpan.Zero);
+            _siloLinks.Add(siloLink);
+            _gatewayLinks.Add(gatewayLink);
+            args.AddRange([
+                "--Silo:AdvertisedIP", lab.TestAddress, "--Silo:SiloPort", siloLink.Port.ToString(), "--Silo:GatewayPort", gatewayLink.Port.ToString(),
+                "--Silo:ListenIP", host, "--Silo:ListenSiloPort", siloPort.ToString(), "--Silo:ListenGatewayPort", gatewayPort.ToString(),
+            ]);
+        }
+        else
+        {
+            args.AddRange(["--Silo:AdvertisedIP", host, "--Silo:SiloPort", siloPort.ToString(), "--Silo:GatewayPort", gatewayPort.ToString()]);
+        }
+
+        args.AddRange([
             "--Silo:ProbeTimeout", "00:00:01",
             "--Logging:LogLevel:Default", "Warning",
-        };
+        ]);
         args.AddRange(Options.SiloArguments);
         var node = new SiloNode(index, httpPort, Start($"silo-{index}", SiloHost(index), "dotnet", args, Path.Combine(Directory, $"silo-{index}.log"), new Dictionary<string, string> { ["Silo__Redis"] = RedisConnection })) { Host = host };
         _silos.Add(node);
@@ -201,6 +225,11 @@ public sealed class LocalSystem : IAsyncDisposable
         foreach (var silo in _silos)
         {
             await silo.Process.DisposeAsync();
+        }
+
+        foreach (var link in _siloLinks.Concat(_gatewayLinks))
+        {
+            await link.DisposeAsync();
         }
 
         await RedisServers.DisposeAsync();
@@ -277,7 +306,13 @@ public sealed record LocalSystemOptions
     /// Runs every process on a host of its own in this network lab (hosts named <c>redis</c>, <c>silo-N</c>,
     /// <c>gateway-N</c>: see <see cref="LocalSystem.SiloHost"/>), instead of all on loopback.
     /// </summary>
-    public Lab.NetworkLab? Lab { get; init; }
+    public NetworkLab? Lab { get; init; }
+
+    /// <summary>
+    /// With <see cref="Lab"/>: silos reach each other through a <see cref="DelayProxy"/> each (on the test's lab
+    /// address) that holds every byte this long each way; <see cref="LocalSystem.SiloLinks"/> changes it later.
+    /// </summary>
+    public TimeSpan? SiloLinkDelay { get; init; }
 
     /// <summary>
     /// Redis replicas beside the primary: with any, three Sentinels watch them and silos and gateways connect
