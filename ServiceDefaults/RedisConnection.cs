@@ -17,8 +17,20 @@ public static class RedisConnection
     /// TCP retransmits — minutes — so a client never asked the Sentinels for the promoted replica, and after the
     /// network healed the retransmission backoff still held its commands for seconds.
     /// </summary>
-    public static ConfigurationOptions Options(string connectionString, TimeSpan unreachableAfter)
+    public static ConfigurationOptions Options(string connectionString, TimeSpan unreachableAfter, string section)
     {
+        // Checked here as well as on start: the connection is made while the host is being built, before the
+        // options' own validation runs, and a bad value must say which setting it is.
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new InvalidOperationException($"{section}:Redis is required: the Redis server, or the Sentinels and serviceName=.");
+        }
+
+        if (unreachableAfter < TimeSpan.FromSeconds(1) || unreachableAfter > TimeSpan.FromMinutes(5))
+        {
+            throw new InvalidOperationException($"{section}:RedisUnreachableAfter must be between 00:00:01 and 00:05:00.");
+        }
+
         var redis = ConfigurationOptions.Parse(connectionString);
         redis.AbortOnConnectFail = false;
         // After Redis restarts, reconnect every half second instead of backing off exponentially (up to 10 s between
@@ -35,16 +47,38 @@ public static class RedisConnection
                 return;
             }
 
-            // Keep-alive probes every second on idle connections (a Sentinel subscription sends nothing), so a silent
-            // peer is noticed there too; on Linux TCP_USER_TIMEOUT also bounds how long the probes go unanswered.
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
-            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, 1);
-            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, 1);
-            if (OperatingSystem.IsLinux())
+            try
             {
-                socket.SetRawSocketOption(IpProtoTcp, TcpUserTimeout, milliseconds);
+                // Keep-alive probes every second on idle connections (a Sentinel subscription sends nothing), so a
+                // silent peer is noticed there too; TCP_USER_TIMEOUT (Linux only) bounds how long they go unanswered.
+                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+                socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, 1);
+                socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, 1);
+                if (OperatingSystem.IsLinux())
+                {
+                    socket.SetRawSocketOption(IpProtoTcp, TcpUserTimeout, milliseconds);
+                }
+            }
+            catch (Exception ex) when (ex is SocketException or PlatformNotSupportedException)
+            {
+                // A platform without these options connects as before: a silent Redis is given up only by the
+                // client's own timeouts.
             }
         };
         return redis;
+    }
+
+    /// <summary>
+    /// Keeps at least 16 pool threads (or one per core, if more) ready: through Sentinel, StackExchange.Redis follows
+    /// a failover on pool threads that it blocks (sync Sentinel queries and reconfigurations, each up to its 5 s
+    /// timeout while a Redis host is cut off). With the default minimum of one thread per core, every grain call
+    /// then stalled for seconds: in the lab, with the Redis primary cut off, writes came back 16.7-19.9 s after the
+    /// cut; with 16, 12.6-14.6 s.
+    /// </summary>
+    public static void ReservePoolThreads()
+    {
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        var wanted = Math.Max(16, Environment.ProcessorCount);
+        ThreadPool.SetMinThreads(Math.Max(workers, wanted), Math.Max(io, wanted));
     }
 }

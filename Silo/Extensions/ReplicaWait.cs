@@ -69,7 +69,9 @@ public sealed class ReplicaWait(IConnectionMultiplexer redis, string markerKey, 
                 var marked = db.StringIncrementAsync(_marker);
                 var acked = db.ExecuteAsync("WAIT", replicas, (long)timeout.TotalMilliseconds);
                 // Bounded here too: a round that never ended would hold every later write of this silo.
-                await Task.WhenAll(marked, acked).WaitAsync(timeout + RoundGrace);
+                var both = Task.WhenAll(marked, acked);
+                _ = both.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                await both.WaitAsync(timeout + RoundGrace);
                 round.SetResult((long)await acked);
             }
             catch (Exception ex)

@@ -23,9 +23,11 @@ public static class SiloHostingExtensions
             .ValidateDataAnnotations()
             .Validate(o => IPAddress.TryParse(o.AdvertisedIP, out var ip) && !ip.Equals(IPAddress.Any) && !ip.Equals(IPAddress.IPv6Any), "Silo:AdvertisedIP must be a routable IP address, not 0.0.0.0.")
             .Validate(o => o.ListenIP.Length == 0 || IPAddress.TryParse(o.ListenIP, out _), "Silo:ListenIP must be an IP address (or empty: listen on Silo:AdvertisedIP).")
+            .Validate(o => o.ListenIP.Length > 0 || (o.ListenSiloPort == 0 && o.ListenGatewayPort == 0), "Silo:ListenSiloPort and Silo:ListenGatewayPort need Silo:ListenIP.")
             .ValidateOnStart();
         var silo = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
-        var redis = RedisConnection.Options(silo.Redis, silo.RedisUnreachableAfter);
+        var redis = RedisConnection.Options(silo.Redis, silo.RedisUnreachableAfter, SiloOptions.Section);
+        RedisConnection.ReservePoolThreads();
         // Redis replies are read on the .NET thread pool rather than on the client's own pool of dedicated threads:
         // one thread hand-off fewer per storage call (context switches per post, measured: about 190 -> 110-140).
         redis.SocketManager = SocketManager.ThreadPool;

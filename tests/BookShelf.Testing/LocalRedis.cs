@@ -122,7 +122,11 @@ public sealed class LocalRedis : IAsyncDisposable
     public Task StopServerAsync(RedisServer server) => server.Process!.StopAsync(TimeSpan.FromSeconds(10));
 
     /// <summary>The server most Sentinels name as the primary now (one cut off from the others may still name the old one).</summary>
-    public async Task<RedisServer> PrimaryAsync()
+    public async Task<RedisServer> PrimaryAsync() => await TryPrimaryAsync()
+        ?? throw new InvalidOperationException("no majority of the Sentinels names one primary");
+
+    /// <summary>As <see cref="PrimaryAsync"/>, or null while no majority of the Sentinels names the same server.</summary>
+    public async Task<RedisServer?> TryPrimaryAsync()
     {
         if (_sentinels.Count == 0)
         {
@@ -140,13 +144,12 @@ public sealed class LocalRedis : IAsyncDisposable
                 var port = int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
                 answers.Add(_servers.Single(s => s.Address == parts[0] && s.Port == port));
             }
-            catch (RedisException)
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
             }
         }
 
-        return answers.GroupBy(a => a).Where(g => g.Count() * 2 > _sentinels.Count).Select(g => g.Key).FirstOrDefault()
-            ?? throw new InvalidOperationException($"no majority of the Sentinels names one primary ({answers.Count} answered)");
+        return answers.GroupBy(a => a).Where(g => g.Count() * 2 > _sentinels.Count).Select(g => g.Key).FirstOrDefault();
     }
 
     /// <summary>The server's role as it says itself (<c>master</c> or <c>slave</c>), or null when it does not answer.</summary>

@@ -311,6 +311,8 @@ public sealed record LocalSystemOptions
     /// <summary>
     /// With <see cref="Lab"/>: silos reach each other through a <see cref="DelayProxy"/> each (on the test's lab
     /// address) that holds every byte this long each way; <see cref="LocalSystem.SiloLinks"/> changes it later.
+    /// Their traffic then passes the test's address, so <see cref="NetworkLab.Cut"/> between silos (or between
+    /// gateways and silos) no longer separates them: do not combine the two.
     /// </summary>
     public TimeSpan? SiloLinkDelay { get; init; }
 
