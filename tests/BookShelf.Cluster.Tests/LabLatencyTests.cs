@@ -12,9 +12,7 @@ namespace BookShelf.Cluster.Tests;
 public sealed class LabLatencyTests : IAsyncLifetime
 {
     private static readonly TimeSpan Delay = TimeSpan.FromMilliseconds(50);
-    private readonly List<ResilientFeedClient> _clients = [];
-    private NetworkLab? _lab;
-    private LocalSystem? _system;
+    private LabCluster? _cluster;
 
     /// <inheritdoc />
     public async ValueTask InitializeAsync()
@@ -24,65 +22,48 @@ public sealed class LabLatencyTests : IAsyncLifetime
             return;
         }
 
-        _lab = NetworkLab.Create([LocalSystem.RedisHost, .. Enumerable.Range(0, 3).Select(LocalSystem.SiloHost), .. Enumerable.Range(0, 2).Select(LocalSystem.GatewayHost)]);
-        _system = await LocalSystem.StartAsync(new LocalSystemOptions
-        {
-            Folder = "lab-latency",
-            Silos = 3,
-            Gateways = 2,
-            Lab = _lab,
-            SiloLinkDelay = TimeSpan.Zero,
-            GatewayArguments = ["--Gateway:WritePermitLimit", "100000"],
-        });
-        for (var i = 0; i < 4; i++)
-        {
-            _clients.Add(new ResilientFeedClient(_system.Gateways, first: i % 2));
-        }
-
-        foreach (var client in _clients)
-        {
-            await client.WaitLiveAsync(TimeSpan.FromSeconds(30));
-        }
+        _cluster = await LabCluster.StartAsync(
+            [LocalSystem.RedisHost, .. Enumerable.Range(0, 3).Select(LocalSystem.SiloHost), .. Enumerable.Range(0, 2).Select(LocalSystem.GatewayHost)],
+            new LocalSystemOptions
+            {
+                Folder = "lab-latency",
+                Silos = 3,
+                Gateways = 2,
+                SiloLinkDelay = TimeSpan.Zero,
+                GatewayArguments = ["--Gateway:WritePermitLimit", "100000"],
+            },
+            clients: 4);
     }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        foreach (var client in _clients)
+        if (_cluster is not null)
         {
-            await client.DisposeAsync();
-        }
-
-        if (_system is not null)
-        {
-            await _system.DisposeAsync();
-        }
-
-        if (_lab is not null)
-        {
-            await _lab.DisposeAsync();
+            await _cluster.DisposeAsync();
         }
     }
 
     [Fact]
     public async Task FiftyMillisecondsBetweenSilosCostsThisMuch()
     {
-        if (_lab is null || _system is null)
+        if (_cluster is null)
         {
             Assert.Skip($"no network lab here: {NetworkLab.Unavailable()}");
         }
 
-        var calm = await MeasureAsync(_system, "calm");
-        foreach (var link in _system.SiloLinks)
+        var system = _cluster.System;
+        var calm = await MeasureAsync(_cluster, "calm");
+        foreach (var link in system.SiloLinks)
         {
             link.Delay = Delay;
         }
 
-        var before = _system.SiloLinks.Sum(l => l.Relayed);
-        var slow = await MeasureAsync(_system, "slow");
-        var relayed = _system.SiloLinks.Sum(l => l.Relayed) - before;
-        Figures.Record("lab", $"{Delay.TotalMilliseconds:F0} ms each way between silos (a proxy in front of each silo port): post p50/p99 {calm.PostP50:F0}/{calm.PostP99:F0} -> {slow.PostP50:F0}/{slow.PostP99:F0} ms, delivery p50/p99 {calm.DeliveryP50:F0}/{calm.DeliveryP99:F0} -> {slow.DeliveryP50:F0}/{slow.DeliveryP99:F0} ms ({calm.Posts} posts each, one at a time, {_clients.Count} clients on 2 gateways; {relayed / 1024} KiB between silos meanwhile)");
-        foreach (var client in _clients)
+        var before = system.SiloLinks.Sum(l => l.Relayed);
+        var slow = await MeasureAsync(_cluster, "slow");
+        var relayed = system.SiloLinks.Sum(l => l.Relayed) - before;
+        Figures.Record("lab", $"{Delay.TotalMilliseconds:F0} ms each way between silos (a proxy in front of each silo port): post p50/p99 {calm.PostP50:F0}/{calm.PostP99:F0} -> {slow.PostP50:F0}/{slow.PostP99:F0} ms, delivery p50/p99 {calm.DeliveryP50:F0}/{calm.DeliveryP99:F0} -> {slow.DeliveryP50:F0}/{slow.DeliveryP99:F0} ms ({calm.Posts} posts each, one at a time, {_cluster.Clients.Count} clients on 2 gateways; {relayed / 1024} KiB between silos meanwhile)");
+        foreach (var client in _cluster.Clients)
         {
             Assert.Empty(client.Violations);
             Assert.Equal(client.Ids.Count, client.Ids.Distinct().Count());
@@ -93,9 +74,9 @@ public sealed class LabLatencyTests : IAsyncLifetime
         Assert.True(slow.PostP50 - calm.PostP50 >= 2 * Delay.TotalMilliseconds, $"post p50 {calm.PostP50:F0} -> {slow.PostP50:F0} ms: the delay did not reach the posts' path between silos");
     }
 
-    private async Task<Measured> MeasureAsync(LocalSystem system, string label)
+    private static async Task<Measured> MeasureAsync(LabCluster cluster, string label)
     {
-        using var api = new ApiClient(system.Gateways[0].BaseAddress);
+        using var api = new ApiClient(cluster.System.Gateways[0].BaseAddress);
         await api.SignUpAndSignInAsync();
         var posts = new List<double>();
         var deliveries = new List<double>();
@@ -104,7 +85,7 @@ public sealed class LabLatencyTests : IAsyncLifetime
             var clock = Stopwatch.StartNew();
             var id = await api.CreatePostAsync($"{label} {i}");
             posts.Add(clock.Elapsed.TotalMilliseconds);
-            foreach (var client in _clients)
+            foreach (var client in cluster.Clients)
             {
                 await client.WaitForAsync([id], TimeSpan.FromSeconds(10));
             }

@@ -14,9 +14,9 @@ public sealed class LabTests : IAsyncLifetime
     private const double PostsPerSecond = 20;
     private static readonly TimeSpan Partition = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan Recovery = TimeSpan.FromSeconds(90);
-    private readonly List<ResilientFeedClient> _clients = [];
-    private NetworkLab? _lab;
-    private LocalSystem? _system;
+    private LabCluster? _cluster;
+
+    private IReadOnlyList<ResilientFeedClient> Clients => _cluster!.Clients;
 
     /// <inheritdoc />
     public async ValueTask InitializeAsync()
@@ -26,46 +26,28 @@ public sealed class LabTests : IAsyncLifetime
             return;
         }
 
-        _lab = NetworkLab.Create([LocalSystem.RedisHost, LocalRedis.Host(1), LocalRedis.Host(2), .. Enumerable.Range(0, 3).Select(LocalSystem.SiloHost), .. Enumerable.Range(0, 2).Select(LocalSystem.GatewayHost)]);
-        _system = await LocalSystem.StartAsync(new LocalSystemOptions
-        {
-            Folder = "lab",
-            Silos = 3,
-            Gateways = 2,
-            Lab = _lab,
-            // As docs/deployment.md sets it up: a primary and two replicas on hosts of their own, a Sentinel beside
-            // each, and posts acknowledged once a replica has them.
-            RedisReplicas = 2,
-            GatewayArguments = ["--Gateway:WritePermitLimit", "100000", "--Gateway:Feed:RenewInterval", "00:00:02", "--Gateway:ClusterLostAfter", "00:00:06", "--Logging:Console:TimestampFormat", "HH:mm:ss.fff "],
-            SiloArguments = ["--Feed:LeaseDuration", "00:00:08", "--Silo:RedisReplicasToAck", "1", "--Logging:Console:TimestampFormat", "HH:mm:ss.fff "],
-        });
-        for (var i = 0; i < 8; i++)
-        {
-            _clients.Add(new ResilientFeedClient(_system.Gateways, first: i % 2));
-        }
-
-        foreach (var client in _clients)
-        {
-            await client.WaitLiveAsync(TimeSpan.FromSeconds(30));
-        }
+        _cluster = await LabCluster.StartAsync(
+            [LocalSystem.RedisHost, LocalRedis.Host(1), LocalRedis.Host(2), .. Enumerable.Range(0, 3).Select(LocalSystem.SiloHost), .. Enumerable.Range(0, 2).Select(LocalSystem.GatewayHost)],
+            new LocalSystemOptions
+            {
+                Folder = "lab",
+                Silos = 3,
+                Gateways = 2,
+                // As docs/deployment.md sets it up: a primary and two replicas on hosts of their own, a Sentinel
+                // beside each, and posts acknowledged once a replica has them.
+                RedisReplicas = 2,
+                GatewayArguments = ["--Gateway:WritePermitLimit", "100000", "--Gateway:Feed:RenewInterval", "00:00:02", "--Gateway:ClusterLostAfter", "00:00:06", "--Logging:Console:TimestampFormat", "HH:mm:ss.fff "],
+                SiloArguments = ["--Feed:LeaseDuration", "00:00:08", "--Silo:RedisReplicasToAck", "1", "--Logging:Console:TimestampFormat", "HH:mm:ss.fff "],
+            },
+            clients: 8);
     }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        foreach (var client in _clients)
+        if (_cluster is not null)
         {
-            await client.DisposeAsync();
-        }
-
-        if (_system is not null)
-        {
-            await _system.DisposeAsync();
-        }
-
-        if (_lab is not null)
-        {
-            await _lab.DisposeAsync();
+            await _cluster.DisposeAsync();
         }
     }
 
@@ -101,20 +83,20 @@ public sealed class LabTests : IAsyncLifetime
         var (lab, system) = Lab();
         await using var load = await PostLoad.StartAsync([system.Gateways[1]], PostsPerSecond);
         await load.WaitForMoreAsync(40, TimeSpan.FromSeconds(30));
-        var before = _clients.Sum(c => c.Reconnects);
+        var before = Clients.Sum(c => c.Reconnects);
 
         lab.Cut(LocalSystem.GatewayHost(0), [.. Enumerable.Range(0, 3).Select(LocalSystem.SiloHost)]);
         var clock = Stopwatch.StartNew();
         // Its clients are told (close code 4002) and resume on the other gateway; none waits out the partition.
-        foreach (var client in _clients)
+        foreach (var client in Clients)
         {
             await client.WaitLiveAsync(Recovery);
         }
 
-        await Poll.UntilAsync(() => Task.FromResult(_clients.Sum(c => c.Reconnects) - before >= _clients.Count / 2), Partition, "the cut gateway's clients to reconnect", cancellationToken: TestContext.Current.CancellationToken);
+        await Poll.UntilAsync(() => Task.FromResult(Clients.Sum(c => c.Reconnects) - before >= Clients.Count / 2), Partition, "the cut gateway's clients to reconnect", cancellationToken: TestContext.Current.CancellationToken);
         var movedAfter = clock.Elapsed;
         var ids = load.Acknowledged.ToList();
-        foreach (var client in _clients)
+        foreach (var client in Clients)
         {
             await client.WaitForAsync(ids, Partition);
         }
@@ -196,30 +178,30 @@ public sealed class LabTests : IAsyncLifetime
 
     private (NetworkLab Lab, LocalSystem System) Lab()
     {
-        if (_lab is null || _system is null)
+        if (_cluster is null)
         {
             Assert.Skip($"no network lab here: {NetworkLab.Unavailable()}");
         }
 
-        return (_lab, _system);
+        return (_cluster.Lab, _cluster.System);
     }
 
     private async Task AssertExactlyOnceAsync(PostLoad load, string what)
     {
         var ids = load.Acknowledged.ToList();
         Assert.True(ids.Count > 0, "no post was acknowledged");
-        foreach (var client in _clients)
+        foreach (var client in Clients)
         {
             await client.WaitForAsync(ids, Recovery);
         }
 
-        foreach (var client in _clients)
+        foreach (var client in Clients)
         {
             Assert.Empty(client.Violations);
             var seen = client.Ids;
             Assert.Equal(seen.Count, seen.Distinct().Count());
         }
 
-        Figures.Record("lab", $"{what}: {ids.Count} acknowledged posts at all {_clients.Count} clients exactly once; {load.Summary()}");
+        Figures.Record("lab", $"{what}: {ids.Count} acknowledged posts at all {Clients.Count} clients exactly once; {load.Summary()}");
     }
 }
