@@ -110,12 +110,12 @@ public sealed class LabTests : IAsyncLifetime
         await AssertExactlyOnceAsync(load, $"gateway cut from every silo: its clients moved within {movedAfter.TotalSeconds:F1} s and had every post {caughtUpAfter.TotalSeconds:F1} s after the cut");
     }
 
-    // Quarantined, not passed: in 2 of 8 runs on 2 cores (one of them CI's), writes did not resume within 90 s after
+    // Quarantined, not passed: in 4 of 14 runs on 2 cores (one of them CI's), writes did not resume within 90 s after
     // the cut healed; grain calls from both gateways to grains on every silo kept timing out (a user grain's
     // in-memory session check among them), with no Redis error logged after the heal. Nothing acknowledged was lost
     // in those runs; the cause is not found yet (docs/deployment.md says what to do meanwhile). Run it alone with
     // --filter-method to reproduce; its logs are in .data/lab/.
-    [Fact(Skip = "known bug: after a silo cut from Redis is healed, writes stay stuck in 2 of 8 runs (see the comment above)")]
+    [Fact(Skip = "known bug: after a silo cut from Redis is healed, writes stay stuck in 4 of 14 runs (see the comment above)")]
     public async Task ASiloCutFromRedisLosesNothingAcknowledgedAndServesAgainWhenHealed()
     {
         var (lab, system) = Lab();
