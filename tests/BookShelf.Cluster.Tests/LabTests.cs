@@ -111,10 +111,10 @@ public sealed class LabTests : IAsyncLifetime
     }
 
     // Quarantined, not passed: in 4 of 14 runs on 2 cores (one of them CI's), writes did not resume within 90 s after
-    // the cut healed; grain calls from both gateways to grains on every silo kept timing out (a user grain's
-    // in-memory session check among them), with no Redis error logged after the heal. Nothing acknowledged was lost
-    // in those runs; the cause is not found yet (docs/deployment.md says what to do meanwhile). Run it alone with
-    // --filter-method to reproduce; its logs are in .data/lab/.
+    // the cut healed: one gateway's calls to the writer's user grain (an in-memory session check) kept timing out
+    // while the other gateway reached the same grain, on the cut silo or another, with no Redis error logged after
+    // the heal. Nothing acknowledged was lost in those runs; the cause is not found yet (docs/deployment.md says what
+    // to do meanwhile). Run it alone with --filter-method to reproduce; its logs are in .data/lab/.
     [Fact(Skip = "known bug: after a silo cut from Redis is healed, writes stay stuck in 4 of 14 runs (see the comment above)")]
     public async Task ASiloCutFromRedisLosesNothingAcknowledgedAndServesAgainWhenHealed()
     {
