@@ -154,6 +154,7 @@ public sealed class LabTests : IAsyncLifetime
         var promotedAfter = clock.Elapsed;
         // While the old primary is still cut off: silos and gateways give up its silent connection and ask the
         // Sentinels (before Redis connections had a TCP_USER_TIMEOUT, writes came back only once the cut healed).
+        Assert.True(clock.Elapsed < Partition, $"the replica was promoted only {promotedAfter.TotalSeconds:F1} s after the cut, after the partition was to end");
         await load.WaitForMoreAsync(40, Partition - clock.Elapsed);
         var writingAfter = clock.Elapsed;
         if (clock.Elapsed < Partition)

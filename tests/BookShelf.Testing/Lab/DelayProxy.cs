@@ -102,24 +102,14 @@ public sealed class DelayProxy : IAsyncDisposable
         }
     }
 
-    /// <summary>Reads <paramref name="from"/> and writes each chunk to <paramref name="to"/> once it is due.</summary>
+    /// <summary>
+    /// Reads <paramref name="from"/> and writes each chunk to <paramref name="to"/> once it is due; returns when either
+    /// side ends (the relay then cancels <paramref name="connection"/>, which ends the other direction too).
+    /// </summary>
     private async Task PumpAsync(NetworkStream from, NetworkStream to, CancellationTokenSource connection)
     {
         var due = Channel.CreateUnbounded<(long DueTicks, byte[] Data)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var writer = Task.Run(async () =>
-        {
-            await foreach (var (dueTicks, data) in due.Reader.ReadAllAsync(connection.Token))
-            {
-                var wait = TimeSpan.FromTicks(dueTicks - Environment.TickCount64 * TimeSpan.TicksPerMillisecond);
-                if (wait > TimeSpan.Zero)
-                {
-                    await Task.Delay(wait, connection.Token);
-                }
-
-                await to.WriteAsync(data, connection.Token);
-                Interlocked.Add(ref _relayed, data.Length);
-            }
-        });
+        var writer = WriteWhenDueAsync();
         try
         {
             var buffer = new byte[64 * 1024];
@@ -150,6 +140,19 @@ public sealed class DelayProxy : IAsyncDisposable
         {
         }
 
-        await connection.CancelAsync();
+        async Task WriteWhenDueAsync()
+        {
+            await foreach (var (dueTicks, data) in due.Reader.ReadAllAsync(connection.Token))
+            {
+                var wait = TimeSpan.FromTicks(dueTicks - Environment.TickCount64 * TimeSpan.TicksPerMillisecond);
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, connection.Token);
+                }
+
+                await to.WriteAsync(data, connection.Token);
+                Interlocked.Add(ref _relayed, data.Length);
+            }
+        }
     }
 }

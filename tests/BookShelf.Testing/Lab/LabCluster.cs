@@ -49,24 +49,26 @@ public sealed class LabCluster : IAsyncDisposable
         }
         catch
         {
-            await new LabCluster(lab, system!, started).DisposeAsync();
+            await DisposeAsync(lab, system, started);
             throw;
         }
     }
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => DisposeAsync(Lab, System, Clients);
+
+    private static async ValueTask DisposeAsync(NetworkLab lab, LocalSystem? system, IEnumerable<ResilientFeedClient> clients)
     {
-        foreach (var client in Clients)
+        foreach (var client in clients)
         {
             await client.DisposeAsync();
         }
 
-        if (System is not null)
+        if (system is not null)
         {
-            await System.DisposeAsync();
+            await system.DisposeAsync();
         }
 
-        await Lab.DisposeAsync();
+        await lab.DisposeAsync();
     }
 }

@@ -7,8 +7,9 @@ namespace BookShelf.Testing.Lab;
 /// Separate "hosts" on one machine: a network namespace per host, each with one interface (<c>eth0</c>) on a
 /// /24 of the lab's own, joined by veth links to a bridge that lives in a namespace of its own (the switch). The
 /// test process reaches every host through one more veth from its own namespace; no host has a route off the
-/// lab. Faults: cut two hosts apart (blackhole routes both ways: packets vanish, as in a real partition), heal,
-/// add latency and loss to what a host sends to some others (<c>tc netem</c>). Everything it made is removed on
+/// lab. Faults: cut two hosts apart (blackhole routes both ways: packets vanish, as in a real partition), heal.
+/// Latency goes through a <see cref="DelayProxy"/> (this kernel has no <c>tc netem</c>, so there is no packet
+/// loss either; processes are paused with <see cref="ManagedProcess.Pause"/>). Everything it made is removed on
 /// dispose, and a later lab removes what a crashed run left (names carry the creating process's id).
 /// Needs root and iproute2 (<see cref="Unavailable"/> says why not).
 /// </summary>
@@ -124,38 +125,6 @@ public sealed class NetworkLab : IAsyncDisposable
             Blackhole(from, to, add: false);
         }
     }
-
-    /// <summary>
-    /// Delays (and drops <paramref name="lossPercent"/> of) what <paramref name="host"/> sends to each of
-    /// <paramref name="to"/>: a netem band that only their addresses are filtered into.
-    /// </summary>
-    public void Degrade(string host, TimeSpan delay, double lossPercent, params string[] to)
-    {
-        var ns = Namespace(host);
-        ClearDegradation(host);
-        Run("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", "eth0", "root", "handle", "1:", "prio", "bands", "4", "priomap", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0");
-        Run("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", "eth0", "parent", "1:4", "handle", "40:", "netem",
-            "delay", $"{(int)delay.TotalMilliseconds}ms", "loss", lossPercent.ToString("0.##", CultureInfo.InvariantCulture) + "%");
-        foreach (var target in to)
-        {
-            Run("ip", "netns", "exec", ns, "tc", "filter", "add", "dev", "eth0", "protocol", "ip", "parent", "1:0", "prio", "1", "u32", "match", "ip", "dst", $"{Address(target)}/32", "flowid", "1:4");
-        }
-    }
-
-    /// <summary>
-    /// Why <see cref="Degrade"/> cannot work here (the kernel has no <c>netem</c> or <c>prio</c> queueing discipline,
-    /// and no modules to load them from), or null when it can. Probed on a host's own interface.
-    /// </summary>
-    public string? DegradeUnavailable()
-    {
-        var ns = Namespace(_hosts.Keys.First());
-        var (code, _, error) = Exec("ip", ["netns", "exec", ns, "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"]);
-        RunQuiet(true, "ip", "netns", "exec", ns, "tc", "qdisc", "del", "dev", "lo", "root");
-        return code == 0 ? null : $"tc netem does not work in this kernel ({Environment.OSVersion.Version}): {error.Trim()}";
-    }
-
-    /// <summary>Removes a host's latency and loss.</summary>
-    public void ClearDegradation(string host) => RunQuiet(true, "ip", "netns", "exec", Namespace(host), "tc", "qdisc", "del", "dev", "eth0", "root");
 
     /// <inheritdoc />
     public ValueTask DisposeAsync()
