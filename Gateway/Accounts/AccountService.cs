@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using BookShelf.Gateway.Options;
+using BookShelf.Gateway.Posts;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
@@ -11,7 +12,7 @@ namespace BookShelf.Gateway.Accounts;
 /// (PBKDF2) here on the gateway; the <see cref="IUserGrain"/> stores only the hash. Tokens are protected with
 /// the data-protection key ring every gateway shares, so a token from one gateway works on all.
 /// </summary>
-public sealed partial class AccountService(IGrainFactory grains, IDataProtectionProvider protection, IOptions<GatewayOptions> options)
+public sealed partial class AccountService(IGrainFactory grains, GrainCalls calls, IDataProtectionProvider protection, IOptions<GatewayOptions> options)
 {
     /// <summary>Shortest accepted password.</summary>
     public const int MinPasswordLength = 8;
@@ -103,9 +104,12 @@ public sealed partial class AccountService(IGrainFactory grains, IDataProtection
         return id;
     }
 
-    /// <summary>Whether a session is still signed in (not signed out, not revoked, not expired).</summary>
+    /// <summary>
+    /// Whether a session is still signed in (not signed out, not revoked, not expired). Every authenticated request
+    /// asks, so it is retried like any read when a silo dies or moves: one lost answer is not a failed request.
+    /// </summary>
     public Task<bool> IsSessionActiveAsync(string username, string sessionId) =>
-        grains.GetGrain<IUserGrain>(Key(username)).IsSessionActiveAsync(sessionId);
+        calls.RunAsync(() => grains.GetGrain<IUserGrain>(Key(username)).IsSessionActiveAsync(sessionId));
 
     /// <summary>Ends a session: its cookie or token stops working on every gateway.</summary>
     public Task EndSessionAsync(string username, string sessionId) =>

@@ -67,6 +67,9 @@ public sealed class LocalSystem : IAsyncDisposable
     /// <summary>The silo's program, as this system runs it.</summary>
     public static string SiloDll => Path.Combine(SystemRoot, "Silo", "bin", Configuration, "net10.0", "BookShelf.Silo.dll");
 
+    /// <summary>The gateway's program, as this system runs it.</summary>
+    public static string GatewayDll => Path.Combine(SystemRoot, "Gateway", "bin", Configuration, "net10.0", "BookShelf.Gateway.dll");
+
     /// <summary>The cluster's (and service's) id, as every process of this system is given it.</summary>
     public string ClusterId => _clusterId;
 
@@ -241,7 +244,7 @@ public sealed class LocalSystem : IAsyncDisposable
     {
         var args = new List<string>
         {
-            Path.Combine(SystemRoot, "Gateway", "bin", Configuration, "net10.0", "BookShelf.Gateway.dll"),
+            GatewayDll,
             "--urls", $"http://{HostAddress(GatewayHost(index))}:{httpPort}",
             "--contentRoot", Path.Combine(SystemRoot, "Gateway"),
             "--Orleans:ClusterId", _clusterId, "--Orleans:ServiceId", _clusterId,

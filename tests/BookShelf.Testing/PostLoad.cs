@@ -54,7 +54,15 @@ public sealed class PostLoad : IAsyncDisposable
     public async Task WaitForMoreAsync(int count, TimeSpan timeout)
     {
         var target = _acknowledged.Count + count;
-        await Poll.UntilAsync(() => Task.FromResult(_acknowledged.Count >= target), timeout, $"{count} more acknowledged posts (have {_acknowledged.Count})");
+        try
+        {
+            await Poll.UntilAsync(() => Task.FromResult(_acknowledged.Count >= target), timeout, $"{count} more acknowledged posts");
+        }
+        catch (TimeoutException ex)
+        {
+            // How the attempts failed is what a reader of the failure needs first.
+            throw new TimeoutException($"{ex.Message} {Summary()}", ex);
+        }
     }
 
     /// <summary>Stops posting and waits for the request in flight.</summary>

@@ -60,13 +60,13 @@ public sealed class ResilientFeedClient : IAsyncDisposable
     }
 
     /// <summary>Waits until it is subscribed.</summary>
-    public Task WaitLiveAsync(TimeSpan timeout) => WaitAsync(() => IsLive, "the client to be subscribed", timeout);
+    public Task WaitLiveAsync(TimeSpan timeout) => WaitAsync(() => IsLive, () => "the client to be subscribed", timeout);
 
     /// <summary>Waits until every id in <paramref name="ids"/> arrived.</summary>
     public Task WaitForAsync(IReadOnlyCollection<long> ids, TimeSpan timeout)
     {
         var wanted = ids.ToHashSet();
-        return WaitAsync(() => wanted.IsSubsetOf(Ids), $"{wanted.Count} post ids (have {Ids.Count}, reconnects {Reconnects})", timeout);
+        return WaitAsync(() => wanted.IsSubsetOf(Ids), () => $"{wanted.Count} post ids (have {Ids.Count}, reconnects {Reconnects}, on gateway {_gateway % _gateways.Count}, last seq {_lastSeq}, missing {Missing(wanted)})", timeout);
     }
 
     /// <inheritdoc />
@@ -84,7 +84,14 @@ public sealed class ResilientFeedClient : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private async Task WaitAsync(Func<bool> condition, string what, TimeSpan timeout)
+    /// <summary>How many of <paramref name="wanted"/> have not arrived, and the first few of them.</summary>
+    private string Missing(HashSet<long> wanted)
+    {
+        var missing = wanted.Except(Ids).Order().ToList();
+        return $"{missing.Count}: {string.Join(", ", missing.Take(10))}{(missing.Count > 10 ? ", ..." : "")}";
+    }
+
+    private async Task WaitAsync(Func<bool> condition, Func<string> what, TimeSpan timeout)
     {
         using var timer = new CancellationTokenSource(timeout);
         while (true)
@@ -101,7 +108,7 @@ public sealed class ResilientFeedClient : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"Timed out after {timeout.TotalSeconds:F0} s waiting for {what}.");
+                throw new TimeoutException($"Timed out after {timeout.TotalSeconds:F0} s waiting for {what()}.");
             }
         }
     }
