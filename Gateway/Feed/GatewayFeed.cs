@@ -100,8 +100,10 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
             {
                 await feed.RenewAsync(self, token);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
             {
+                // Orleans fails a request that expired before a silo could place it with an OperationCanceledException:
+                // that is a renewal that failed, not this node stopping (which cancels the token).
                 LogRenewFailed(_logger, ex, feed.Name);
             }
         });
@@ -164,7 +166,16 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
         using var timer = new PeriodicTimer(_options.RenewInterval, _time);
         while (await timer.WaitForNextTickAsync(cancellationToken))
         {
-            await RenewAllAsync(cancellationToken);
+            try
+            {
+                await RenewAllAsync(cancellationToken);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Whatever went wrong, the next tick renews again: a loop that ended would let every lease of this
+                // node run out while its clients stayed connected and received nothing.
+                LogRenewalsFailed(_logger, ex);
+            }
         }
     }
 
@@ -182,4 +193,7 @@ public sealed partial class GatewayFeed : IGatewayObserver, IAsyncDisposable
 
     [LoggerMessage(3006, LogLevel.Warning, "Gateway feed of {Group} could not renew its lease")]
     private static partial void LogRenewFailed(ILogger logger, Exception exception, string group);
+
+    [LoggerMessage(3007, LogLevel.Warning, "Gateway feed: a pass over the leases failed; the next one follows on the timer")]
+    private static partial void LogRenewalsFailed(ILogger logger, Exception exception);
 }

@@ -229,7 +229,7 @@ public sealed partial class PresenceTracker : IPresenceObserver, IAsyncDisposabl
             {
                 await ReportAsync(group);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
             {
                 LogReportFailed(_logger, ex);
                 lock (_lock)

@@ -220,7 +220,7 @@ public sealed partial class SseSession : IFeedListener, Presence.IPresenceListen
         {
             exists = await _known.ExistsAsync(group);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             LogSubscribeFailed(_logger, ex, group);
             Send(ControlFrames.Error("unavailable", "The group could not be joined right now; reconnect.", group));
@@ -259,7 +259,7 @@ public sealed partial class SseSession : IFeedListener, Presence.IPresenceListen
                 position.Counted = true;
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             lock (_lock)
             {
@@ -277,7 +277,7 @@ public sealed partial class SseSession : IFeedListener, Presence.IPresenceListen
             {
                 OnPresence(group, await _presence.WatchAsync(group, this));
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex)
             {
                 LogSubscribeFailed(_logger, ex, group);
             }

@@ -95,7 +95,7 @@ public sealed partial class WebSocketSession
         {
             exists = await _known.ExistsAsync(group);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             LogSubscribeFailed(_logger, ex, group);
             Send(ControlFrames.Error("unavailable", "The group could not be joined right now; try again.", group));
@@ -144,7 +144,7 @@ public sealed partial class WebSocketSession
                 position.Counted = true;
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             lock (_lock)
             {
@@ -169,7 +169,7 @@ public sealed partial class WebSocketSession
         {
             OnPresence(position.Group, await _presence.WatchAsync(position.Group, this));
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
             LogSubscribeFailed(_logger, ex, position.Group);
         }

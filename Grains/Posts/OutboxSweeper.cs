@@ -45,7 +45,7 @@ public sealed partial class OutboxSweeper(
                     continue;
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 LogSettleFailed(logger, ex, post.Key);
             }
@@ -97,7 +97,7 @@ public sealed partial class OutboxSweeper(
             {
                 await SweepAsync(cancellationToken);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 // Redis unreachable, say: the next tick tries again.
                 LogSweepFailed(logger, ex);

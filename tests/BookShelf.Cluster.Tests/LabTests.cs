@@ -36,7 +36,7 @@ public sealed class LabTests : IAsyncLifetime
                 // As docs/deployment.md sets it up: a primary and two replicas on hosts of their own, a Sentinel
                 // beside each, and posts acknowledged once a replica has them.
                 RedisReplicas = 2,
-                GatewayArguments = ["--Gateway:WritePermitLimit", "100000", "--Gateway:Feed:RenewInterval", "00:00:02", "--Gateway:ClusterLostAfter", "00:00:06", "--Logging:Console:TimestampFormat", "HH:mm:ss.fff ", "--Logging:LogLevel:BookShelf.Gateway.Posts", "Information", "--Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics", "Information"],
+                GatewayArguments = ["--Gateway:WritePermitLimit", "100000", "--Gateway:Feed:RenewInterval", "00:00:02", "--Gateway:ClusterLostAfter", "00:00:06", "--Logging:Console:TimestampFormat", "HH:mm:ss.fff ", "--Logging:LogLevel:BookShelf.Gateway.Posts", "Information", "--Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics", "Information", "--Logging:LogLevel:BookShelf.Gateway.Feed", "Debug"],
                 SiloArguments = ["--Feed:LeaseDuration", "00:00:08", "--Silo:RedisReplicasToAck", "1", "--Logging:Console:TimestampFormat", "HH:mm:ss.fff "],
             },
             clients: 8);
@@ -110,12 +110,11 @@ public sealed class LabTests : IAsyncLifetime
         await AssertExactlyOnceAsync(load, $"gateway cut from every silo: its clients moved within {movedAfter.TotalSeconds:F1} s and had every post {caughtUpAfter.TotalSeconds:F1} s after the cut");
     }
 
-    // Failed in 4 of 14 runs until gateways could load every exception type a silo sends: the cut silo's
-    // RedisStorageException reached a gateway as an unreadable answer, after which Orleans left that connection's
-    // later answers unread for 90 s and more (WireContractTests says how). Still quarantined: with that fixed, 1 of
-    // 19 runs failed differently (a gateway's clients stopped receiving the site's events after the heal); the cause
-    // is being looked for. Run it alone with --filter-method to reproduce; its logs are in .data/lab/.
-    [Fact(Skip = "known bug: after a silo cut from Redis is healed, one gateway's feed stalled in 1 of 19 runs (see the comment above)")]
+    // Failed in 4 of 14 runs, for two reasons, both fixed: gateways could not load the cut silo's
+    // RedisStorageException, and Orleans then left that connection's later answers unread for 90 s and more
+    // (WireContractTests); and Orleans fails a request that expired before the cut silo could place it with an
+    // OperationCanceledException, which ended the gateway's lease renewals (LeaseRenewalTests).
+    [Fact]
     public async Task ASiloCutFromRedisLosesNothingAcknowledgedAndServesAgainWhenHealed()
     {
         var (lab, system) = Lab();

@@ -34,6 +34,21 @@ public sealed class LeaseRenewalTests
         }
     }
 
+    [Fact]
+    public async Task RenewalsGoOnAfterTheClusterCancelsOne()
+    {
+        // Orleans answers a request that expired before a silo could place it (the lab's silo cut from Redis could
+        // not reach its membership table) with an OperationCanceledException. That is one failed renewal, not this
+        // node stopping: before, it ended the renewal loop, the lease ran out and the node's clients got nothing more.
+        var updaters = new SlowUpdaters(TimeSpan.Zero);
+        await using var feed = new GatewayFeed(GrainFactoryOf(updaters), Microsoft.Extensions.Options.Options.Create(new GatewayFeedOptions { RenewInterval = TimeSpan.FromMilliseconds(50) }), TimeProvider.System, NullLogger<GatewayFeed>.Instance);
+        feed.Start();
+        await using var subscription = await feed.SubscribeAsync(Groups.Site, null, new NoListener(), TestContext.Current.CancellationToken);
+
+        updaters.FailNext(new OperationCanceledException("Message expired before placement could complete for grain updater/site."));
+        await Poll.UntilAsync(() => Task.FromResult(updaters.FailedAtCall > 0 && updaters.Calls >= updaters.FailedAtCall + 3), TimeSpan.FromSeconds(10), "three renewals after the cancelled one", cancellationToken: TestContext.Current.CancellationToken);
+    }
+
     private static IGrainFactory GrainFactoryOf(SlowUpdaters updaters)
     {
         var factory = DispatchProxy.Create<IGrainFactory, FactoryProxy>();
@@ -60,17 +75,30 @@ public sealed class LeaseRenewalTests
     {
         private int _inFlight;
         private int _calls;
+        private Exception? _failNext;
 
         public int MaxConcurrent { get; private set; }
 
         public int Calls => _calls;
 
+        /// <summary>The call that threw the exception given to <see cref="FailNext"/> (0 before).</summary>
+        public int FailedAtCall { get; private set; }
+
         public void ResetConcurrency() => MaxConcurrent = 0;
+
+        /// <summary>The next <see cref="SubscribeAsync"/> throws <paramref name="failure"/>.</summary>
+        public void FailNext(Exception failure) => _failNext = failure;
 
         public async Task<long> SubscribeAsync(IGatewayObserver observer)
         {
+            var call = Interlocked.Increment(ref _calls);
+            if (Interlocked.Exchange(ref _failNext, null) is { } failure)
+            {
+                FailedAtCall = call;
+                throw failure;
+            }
+
             var now = Interlocked.Increment(ref _inFlight);
-            Interlocked.Increment(ref _calls);
             lock (this)
             {
                 MaxConcurrent = Math.Max(MaxConcurrent, now);
