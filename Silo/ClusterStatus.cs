@@ -53,7 +53,7 @@ public static class ClusterStatus
                 // One at a time: a silo still listed as active but already gone must not hide the others' figures.
                 byAddress[address] = (await management.GetRuntimeStatistics([address]).WaitAsync(TimeSpan.FromSeconds(5)))[0];
             }
-            catch (Exception ex) when (ex is OrleansException or TimeoutException or SiloUnavailableException)
+            catch (Exception ex) when (ex is OrleansException or TimeoutException or SiloUnavailableException or OperationCanceledException)
             {
                 await Console.Error.WriteLineAsync($"{address}: no statistics ({ex.GetType().Name}): it may have just died");
             }

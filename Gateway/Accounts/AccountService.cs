@@ -106,10 +106,11 @@ public sealed partial class AccountService(IGrainFactory grains, GrainCalls call
 
     /// <summary>
     /// Whether a session is still signed in (not signed out, not revoked, not expired). Every authenticated request
-    /// asks, so it is retried like any read when a silo dies or moves: one lost answer is not a failed request.
+    /// asks, so a failure of the cluster is retried like any read (one lost answer is not a failed request), but
+    /// only within one <see cref="GatewayOptions.GrainCallTimeout"/>: the request's own work gets its full budget.
     /// </summary>
-    public Task<bool> IsSessionActiveAsync(string username, string sessionId) =>
-        calls.RunAsync(() => grains.GetGrain<IUserGrain>(Key(username)).IsSessionActiveAsync(sessionId));
+    public Task<bool> IsSessionActiveAsync(string username, string sessionId, CancellationToken cancellationToken = default) =>
+        calls.RunAsync(() => grains.GetGrain<IUserGrain>(Key(username)).IsSessionActiveAsync(sessionId), cancellationToken, options.Value.GrainCallTimeout);
 
     /// <summary>Ends a session: its cookie or token stops working on every gateway.</summary>
     public Task EndSessionAsync(string username, string sessionId) =>

@@ -29,7 +29,7 @@ public sealed class TokenAuthenticationHandler(
             return AuthenticateResult.Fail("The token is invalid or expired.");
         }
 
-        if (!await accounts.IsSessionActiveAsync(user, session))
+        if (!await accounts.IsSessionActiveAsync(user, session, Context.RequestAborted))
         {
             return AuthenticateResult.Fail("The token was revoked.");
         }

@@ -143,7 +143,7 @@ public static partial class GatewayHostingExtensions
                     var name = context.Principal?.Identity?.Name;
                     var session = context.Principal?.FindFirst(AccountService.SessionClaim)?.Value;
                     if (name is null || session is null
-                        || !await context.HttpContext.RequestServices.GetRequiredService<AccountService>().IsSessionActiveAsync(name, session))
+                        || !await context.HttpContext.RequestServices.GetRequiredService<AccountService>().IsSessionActiveAsync(name, session, context.HttpContext.RequestAborted))
                     {
                         context.RejectPrincipal();
                         await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);

@@ -16,17 +16,21 @@ public sealed partial class GrainCalls(IOptions<GatewayOptions> options, TimePro
     private static readonly TimeSpan FirstPause = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(1);
 
-    /// <summary>Runs <paramref name="call"/>, retrying failures of the cluster within the budget.</summary>
-    public async Task<T> RunAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Runs <paramref name="call"/>, retrying failures of the cluster within <paramref name="budget"/> (by default
+    /// <see cref="GatewayOptions.RequestRetryBudget"/>).
+    /// </summary>
+    public async Task<T> RunAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken = default, TimeSpan? budget = null)
     {
         ArgumentNullException.ThrowIfNull(call);
         var settings = options.Value;
+        var retryBudget = budget ?? settings.RequestRetryBudget;
         var started = time.GetTimestamp();
         var pause = FirstPause;
         for (var attempt = 1; ; attempt++)
         {
             // No attempt runs past the budget: the request answers within it, whatever the cluster does.
-            var left = settings.RequestRetryBudget - time.GetElapsedTime(started);
+            var left = retryBudget - time.GetElapsedTime(started);
             var timeout = left < settings.GrainCallTimeout && left > TimeSpan.Zero ? left : settings.GrainCallTimeout;
             try
             {
@@ -35,7 +39,7 @@ public sealed partial class GrainCalls(IOptions<GatewayOptions> options, TimePro
             catch (Exception ex) when (IsClusterFailure(ex) && !cancellationToken.IsCancellationRequested)
             {
                 var elapsed = time.GetElapsedTime(started);
-                if (elapsed + pause >= settings.RequestRetryBudget)
+                if (elapsed + pause >= retryBudget)
                 {
                     LogGaveUp(logger, ex, attempt, elapsed.TotalMilliseconds);
                     throw;

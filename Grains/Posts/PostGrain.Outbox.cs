@@ -29,7 +29,7 @@ public sealed partial class PostGrain
             var pending = await journal.PendingAsync(Id, [.. outbox.Select(e => e.Key)]);
             outbox.RemoveAll(e => !pending.Contains(e.Key));
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
             LogJournalUnreadable(logger, ex, Id);
         }
@@ -63,7 +63,7 @@ public sealed partial class PostGrain
             await DeliverOutboxAsync();
             return true;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception)
         {
             // Logged in DeliverOutboxAsync; the caller tries again later.
             return false;

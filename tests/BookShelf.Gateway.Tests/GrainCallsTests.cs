@@ -51,4 +51,22 @@ public sealed class GrainCallsTests
         }, TestContext.Current.CancellationToken));
         Assert.InRange(attempts, 2, 10);
     }
+
+    [Fact]
+    public async Task AShorterBudgetOfItsOwnBoundsACall()
+    {
+        // The session check of an authenticated request gets one grain-call timeout, not the request's whole budget:
+        // a call that never answers gives up after one attempt there, where the default budget would try again.
+        var attempts = 0;
+        var neverAnswers = new TaskCompletionSource<int>();
+        var calls = new GrainCalls(
+            Microsoft.Extensions.Options.Options.Create(new GatewayOptions { GrainCallTimeout = TimeSpan.FromMilliseconds(200), RequestRetryBudget = TimeSpan.FromSeconds(30) }),
+            TimeProvider.System, NullLogger<GrainCalls>.Instance);
+        await Assert.ThrowsAsync<TimeoutException>(() => calls.RunAsync(() =>
+        {
+            attempts++;
+            return neverAnswers.Task;
+        }, TestContext.Current.CancellationToken, budget: TimeSpan.FromMilliseconds(200)));
+        Assert.Equal(1, attempts);
+    }
 }

@@ -24,14 +24,20 @@ public sealed class OutboxSweeperTests
     }
 
     [Fact]
-    public async Task ASweepThatIsStoppedStops()
+    public async Task ASweepStoppedDuringASettleStopsThereAndPostponesNothing()
     {
-        var journal = new Journal([new PendingEvent(1, "post:1")]);
-        var sweeper = new OutboxSweeper(PostsWhere(0, null), journal, Microsoft.Extensions.Options.Options.Create(new FeedOptions()), TimeProvider.System, NullLogger<OutboxSweeper>.Instance);
-        using var stopped = new CancellationTokenSource();
-        await stopped.CancelAsync();
+        // The silo stopping cancels the sweep's token while a settle is out: that cancellation ends the sweep.
+        using var stopping = new CancellationTokenSource();
+        var journal = new Journal([new PendingEvent(1, "post:1"), new PendingEvent(2, "post:2")]);
+        var factory = PostsWhere(1, null);
+        ((Factory)(object)factory).OnSettle = () =>
+        {
+            stopping.Cancel();
+            return new OperationCanceledException(stopping.Token);
+        };
+        var sweeper = new OutboxSweeper(factory, journal, Microsoft.Extensions.Options.Options.Create(new FeedOptions()), TimeProvider.System, NullLogger<OutboxSweeper>.Instance);
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sweeper.SweepAsync(stopped.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sweeper.SweepAsync(stopping.Token));
         Assert.Empty(journal.Postponed);
     }
 
@@ -39,10 +45,11 @@ public sealed class OutboxSweeperTests
     private static IGrainFactory PostsWhere(long failing, Exception? failure)
     {
         var factory = DispatchProxy.Create<IGrainFactory, Factory>();
-        ((Factory)(object)factory).Make = id =>
+        var made = (Factory)(object)factory;
+        made.Make = id =>
         {
             var post = DispatchProxy.Create<IPostGrain, Post>();
-            ((Post)(object)post).Failure = id == failing ? failure : null;
+            ((Post)(object)post).Failure = () => made.OnSettle?.Invoke() ?? (id == failing ? failure : null);
             return post;
         };
         return factory;
@@ -53,6 +60,9 @@ public sealed class OutboxSweeperTests
     {
         internal Func<long, IPostGrain> Make { get; set; } = null!;
 
+        /// <summary>When set, every settle calls it and fails with what it returns.</summary>
+        internal Func<Exception?>? OnSettle { get; set; }
+
         protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) =>
             targetMethod?.Name == "GetGrain" && args is [long id, ..] ? Make(id) : throw new NotSupportedException(targetMethod?.Name);
     }
@@ -60,11 +70,11 @@ public sealed class OutboxSweeperTests
     /// <summary>A post that settles (or fails with <see cref="Failure"/>).</summary>
     public class Post : DispatchProxy
     {
-        internal Exception? Failure { get; set; }
+        internal Func<Exception?> Failure { get; set; } = () => null;
 
         protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) => targetMethod?.Name switch
         {
-            nameof(IPostGrain.SettleAsync) => Failure is { } failure ? Task.FromException<bool>(failure) : Task.FromResult(true),
+            nameof(IPostGrain.SettleAsync) => Failure() is { } failure ? Task.FromException<bool>(failure) : Task.FromResult(true),
             _ => throw new NotSupportedException(targetMethod?.Name),
         };
     }
