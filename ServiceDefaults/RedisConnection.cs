@@ -17,7 +17,7 @@ public static class RedisConnection
     /// TCP retransmits — minutes — so a client never asked the Sentinels for the promoted replica, and after the
     /// network healed the retransmission backoff still held its commands for seconds.
     /// </summary>
-    public static ConfigurationOptions Options(string connectionString, TimeSpan unreachableAfter, string section)
+    public static ConfigurationOptions Options(string connectionString, TimeSpan unreachableAfter, string section, string caCertificatePath = "")
     {
         // Checked here as well as on start: the connection is made while the host is being built, before the
         // options' own validation runs, and a bad value must say which setting it is.
@@ -32,6 +32,22 @@ public static class RedisConnection
         }
 
         var redis = ConfigurationOptions.Parse(connectionString);
+        if (caCertificatePath.Length > 0)
+        {
+            if (!File.Exists(caCertificatePath))
+            {
+                throw new InvalidOperationException($"{section}:RedisCaCertificatePath: no file at '{caCertificatePath}'.");
+            }
+
+            if (!redis.Ssl)
+            {
+                throw new InvalidOperationException($"{section}:RedisCaCertificatePath is set but {section}:Redis has no ssl=true: the connection would not use it.");
+            }
+
+            // Server certificates must chain to this authority (and name the host connected to, or sslHost=).
+            redis.TrustIssuer(caCertificatePath);
+        }
+
         redis.AbortOnConnectFail = false;
         // After Redis restarts, reconnect every half second instead of backing off exponentially (up to 10 s between
         // tries by default): every write waits for Redis, so each second of backoff is a second of 503s.

@@ -20,6 +20,13 @@ public sealed class SiloOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
     public TimeSpan RedisUnreachableAfter { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// With <c>ssl=true</c> in the connection string: a PEM file with the certificate authority that signed the Redis
+    /// servers' (and Sentinels') certificates, when that is a private one the machine does not trust. Empty: the
+    /// machine's trust store decides.
+    /// </summary>
+    public string RedisCaCertificatePath { get; set; } = "";
+
     /// <summary>The address other silos and gateways use to reach this silo (never 0.0.0.0).</summary>
     [Required]
     public string AdvertisedIP { get; set; } = "127.0.0.1";

@@ -21,6 +21,13 @@ public sealed class GatewayOptions
     public TimeSpan RedisUnreachableAfter { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// With <c>ssl=true</c> in the connection string: a PEM file with the certificate authority that signed the Redis
+    /// servers' (and Sentinels') certificates, when that is a private one the machine does not trust. Empty: the
+    /// machine's trust store decides.
+    /// </summary>
+    public string RedisCaCertificatePath { get; set; } = "";
+
+    /// <summary>
     /// Origins (<c>scheme://host[:port]</c>) whose pages may open the WebSocket. Empty: only the gateway's own
     /// origin. Requests without an Origin header (scripts) are allowed.
     /// </summary>

@@ -25,7 +25,7 @@ public sealed class LocalRedis : IAsyncDisposable
     /// <paramref name="address"/> gives a host's address. Sentinels run beside each server, and on
     /// <paramref name="spareHost"/> while there are fewer than three servers (Sentinel needs a majority of three).
     /// </summary>
-    public LocalRedis(string directory, int replicas, string appendFsync, string spareHost, Func<string, string> address, Func<string, string, string, IReadOnlyList<string>, string, ManagedProcess> start)
+    public LocalRedis(string directory, int replicas, string appendFsync, string spareHost, Func<string, string> address, Func<string, string, string, IReadOnlyList<string>, string, ManagedProcess> start, bool tls = false)
     {
         _directory = directory;
         _appendFsync = appendFsync;
@@ -44,7 +44,18 @@ public sealed class LocalRedis : IAsyncDisposable
                 _sentinels.Add(new RedisServer($"sentinel-{i}", host, address(host), Ports.Free()));
             }
         }
+
+        if (tls)
+        {
+            Certificates = TestCertificates.Create(Path.Combine(directory, "tls"), _servers.Concat(_sentinels).Select(s => s.Address).Distinct());
+        }
     }
+
+    /// <summary>
+    /// With TLS: the authority and certificate every server and Sentinel uses (TLS only, plain TCP off, replication
+    /// and Sentinel links over TLS too), as docs/deployment.md sets it up; null without.
+    /// </summary>
+    public TestCertificates? Certificates { get; }
 
     /// <summary>The lab host of Redis server <paramref name="index"/> (0: the first primary, then its replicas).</summary>
     public static string Host(int index) => index == 0 ? "redis" : $"redis-{index}";
@@ -62,9 +73,15 @@ public sealed class LocalRedis : IAsyncDisposable
     /// How silos and gateways reach Redis: the server itself, or the Sentinels and the service name (the client
     /// asks them for the primary and follows a failover).
     /// </summary>
-    public string ConnectionString => _sentinels.Count == 0
+    public string ConnectionString => (_sentinels.Count == 0
         ? $"{_servers[0].Address}:{_servers[0].Port},user=bookshelf,password={Password}"
-        : string.Join(',', _sentinels.Select(s => $"{s.Address}:{s.Port}")) + $",serviceName={ServiceName},user=bookshelf,password={Password}";
+        : string.Join(',', _sentinels.Select(s => $"{s.Address}:{s.Port}")) + $",serviceName={ServiceName},user=bookshelf,password={Password}")
+        + (Certificates is null ? "" : ",ssl=true");
+
+    /// <summary>The config lines that make a server or Sentinel speak TLS only on <paramref name="port"/>.</summary>
+    private IEnumerable<string> Listen(int port) => Certificates is not { } tls
+        ? [$"port {port}"]
+        : ["port 0", $"tls-port {port}", $"tls-cert-file {tls.CertificatePath}", $"tls-key-file {tls.KeyPath}", $"tls-ca-cert-file {tls.CaPath}", "tls-auth-clients no", "tls-replication yes"];
 
     /// <summary>Starts every server, then the Sentinels, and waits until the replicas are in sync.</summary>
     public async Task StartAsync()
@@ -98,13 +115,13 @@ public sealed class LocalRedis : IAsyncDisposable
         var config = Path.Combine(_directory, server.Name + ".conf");
         if (!File.Exists(config))
         {
-            var lines = new List<string>
-            {
-                $"bind {server.Address}", $"port {server.Port}", $"dir {data}", "appendonly yes", $"appendfsync {_appendFsync}", "save \"\"", "protected-mode yes",
+            List<string> lines =
+            [
+                $"bind {server.Address}", .. Listen(server.Port), $"dir {data}", "appendonly yes", $"appendfsync {_appendFsync}", "save \"\"", "protected-mode yes",
                 $"user bookshelf on >{Password} ~* &* +@all", "user default off",
                 // A primary can become a replica after a failover: every server knows how to sync from another.
                 "masteruser bookshelf", $"masterauth {Password}",
-            };
+            ];
             if (server != _servers[0])
             {
                 lines.Add($"replicaof {_servers[0].Address} {_servers[0].Port}");
@@ -219,7 +236,7 @@ public sealed class LocalRedis : IAsyncDisposable
         // Sentinel rewrites this file as it learns; it must stay writable by this user.
         WritePrivate(config,
         [
-            $"bind {sentinel.Address}", $"port {sentinel.Port}", $"dir {data}", "protected-mode yes",
+            $"bind {sentinel.Address}", .. Listen(sentinel.Port), $"dir {data}", "protected-mode yes",
             $"user bookshelf on >{Password} ~* &* +@all", "user default off",
             $"sentinel monitor {ServiceName} {primary.Address} {primary.Port} 2",
             $"sentinel auth-user {ServiceName} bookshelf", $"sentinel auth-pass {ServiceName} {Password}",
@@ -255,6 +272,12 @@ public sealed class LocalRedis : IAsyncDisposable
             ConnectTimeout = 2000,
             AbortOnConnectFail = true,
         };
+        if (Certificates is { } tls)
+        {
+            options.Ssl = true;
+            options.TrustIssuer(tls.CaPath);
+        }
+
         if (sentinel)
         {
             options.CommandMap = CommandMap.Sentinel;

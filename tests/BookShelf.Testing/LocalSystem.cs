@@ -22,7 +22,7 @@ public sealed class LocalSystem : IAsyncDisposable
         Directory = directory;
         Options = options;
         RedisServers = new LocalRedis(directory, options.RedisReplicas, options.RedisAppendFsync, SiloHost(0), HostAddress,
-            (name, host, file, arguments, log) => Start(name, host, file, arguments, log));
+            (name, host, file, arguments, log) => Start(name, host, file, arguments, log), options.RedisTls);
     }
 
     /// <summary>Where logs and Redis data go.</summary>
@@ -181,7 +181,7 @@ public sealed class LocalSystem : IAsyncDisposable
             "--Logging:LogLevel:Default", "Warning",
         ]);
         args.AddRange(Options.SiloArguments);
-        var node = new SiloNode(index, httpPort, Start($"silo-{index}", SiloHost(index), "dotnet", args, Path.Combine(Directory, $"silo-{index}.log"), new Dictionary<string, string> { ["Silo__Redis"] = RedisConnection })) { Host = host };
+        var node = new SiloNode(index, httpPort, Start($"silo-{index}", SiloHost(index), "dotnet", args, Path.Combine(Directory, $"silo-{index}.log"), RedisEnvironment("Silo"))) { Host = host };
         _silos.Add(node);
         return node;
     }
@@ -252,7 +252,19 @@ public sealed class LocalSystem : IAsyncDisposable
         };
         args.AddRange(Options.GatewayArguments);
         args.AddRange(extraArguments ?? []);
-        return Start($"gateway-{index}", GatewayHost(index), "dotnet", args, Path.Combine(Directory, $"gateway-{index}-{DateTime.UtcNow:HHmmssfff}.log"), new Dictionary<string, string> { ["Gateway__Redis"] = RedisConnection });
+        return Start($"gateway-{index}", GatewayHost(index), "dotnet", args, Path.Combine(Directory, $"gateway-{index}-{DateTime.UtcNow:HHmmssfff}.log"), RedisEnvironment("Gateway"));
+    }
+
+    /// <summary>How a silo's or gateway's <paramref name="section"/> is told where Redis is (and, with TLS, whom to trust).</summary>
+    private Dictionary<string, string> RedisEnvironment(string section)
+    {
+        var environment = new Dictionary<string, string> { [$"{section}__Redis"] = RedisConnection };
+        if (RedisServers.Certificates is { } tls)
+        {
+            environment[$"{section}__RedisCaCertificatePath"] = tls.CaPath;
+        }
+
+        return environment;
     }
 
     /// <summary>Starts a process on its host: inside the host's namespace in the lab, here otherwise.</summary>
@@ -304,6 +316,9 @@ public sealed record LocalSystemOptions
     /// <c>./bookshelf up</c> runs, and what the benchmark measures).
     /// </summary>
     public string RedisAppendFsync { get; init; } = "always";
+
+    /// <summary>Redis (servers and Sentinels) speaks TLS only, with a certificate authority made for the run; silos and gateways are given it.</summary>
+    public bool RedisTls { get; init; }
 
     /// <summary>
     /// Runs every process on a host of its own in this network lab (hosts named <c>redis</c>, <c>silo-N</c>,
