@@ -45,7 +45,14 @@ public static class RedisConnection
             }
 
             // Server certificates must chain to this authority (and name the host connected to, or sslHost=).
-            redis.TrustIssuer(caCertificatePath);
+            try
+            {
+                redis.TrustIssuer(caCertificatePath);
+            }
+            catch (System.Security.Cryptography.CryptographicException ex)
+            {
+                throw new InvalidOperationException($"{section}:RedisCaCertificatePath: '{caCertificatePath}' is not a certificate ({ex.Message}).", ex);
+            }
         }
 
         redis.AbortOnConnectFail = false;

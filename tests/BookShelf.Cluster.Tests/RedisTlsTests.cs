@@ -43,8 +43,18 @@ public sealed class RedisTlsTests : IAsyncLifetime
         await _client.WaitForAsync(ids, TimeSpan.FromSeconds(30));
         Assert.Equal(ids.Order(), _client.Ids.Order());
         Assert.Empty(_client.Violations);
-        // The replica has them too: replication runs over TLS as well.
+        // The gateway's own connection (its key ring) got through too.
+        Assert.Empty(await _system.RedisServers.AbsentAsync(["bookshelf:dataprotection-keys"]));
+        // The replica follows its primary, and every Sentinel sees the primary up, its replica and the two other
+        // Sentinels: each of those links is a TLS connection (plain TCP is off everywhere).
         Assert.Equal(1, await _system.RedisServers.ConnectedReplicasAsync(_system.RedisServers.Servers[0]));
+        foreach (var sentinel in _system.RedisServers.Sentinels)
+        {
+            await Poll.UntilAsync(async () => await _system.RedisServers.SentinelViewAsync(sentinel) is var view
+                && view["flags"] == "master" && view["num-slaves"] == "1" && view["num-other-sentinels"] == "2",
+                TimeSpan.FromSeconds(30), $"{sentinel.Name} to see the primary, its replica and the other Sentinels", cancellationToken: TestContext.Current.CancellationToken);
+        }
+
         Figures.Record("tls", $"Redis over TLS only (primary, replica, 3 Sentinels): {ids.Count} posts acknowledged and delivered exactly once; plain TCP got no reply from any of the {_system.RedisServers.Servers.Count + _system.RedisServers.Sentinels.Count} servers");
     }
 

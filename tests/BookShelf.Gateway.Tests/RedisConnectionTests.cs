@@ -18,6 +18,23 @@ public sealed class RedisConnectionTests
     }
 
     [Fact]
+    public void AnAuthorityFileThatIsNotACertificateIsRefused()
+    {
+        var folder = Directory.CreateTempSubdirectory("bookshelf-ca-");
+        try
+        {
+            var path = Path.Combine(folder.FullName, "ca.crt");
+            File.WriteAllText(path, "not a certificate");
+            var error = Assert.Throws<InvalidOperationException>(() => RedisConnection.Options("127.0.0.1:6390,ssl=true", Unreachable, "Gateway", path));
+            Assert.Contains("Gateway:RedisCaCertificatePath", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void AnAuthorityWithoutTlsIsRefused()
     {
         var folder = Directory.CreateTempSubdirectory("bookshelf-ca-");

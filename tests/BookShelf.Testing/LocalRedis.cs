@@ -202,7 +202,15 @@ public sealed class LocalRedis : IAsyncDisposable
         return absent;
     }
 
-    /// <summary>How many replicas a server has connected and in sync.</summary>
+    /// <summary>What a Sentinel knows of the primary (<c>SENTINEL MASTER</c>: flags, replicas, other Sentinels), field by field.</summary>
+    public async Task<IReadOnlyDictionary<string, string>> SentinelViewAsync(RedisServer sentinel)
+    {
+        await using var connection = await ConnectAsync(sentinel, sentinel: true);
+        var reply = (string[])(await connection.GetServer(sentinel.Address, sentinel.Port).ExecuteAsync("SENTINEL", "MASTER", ServiceName))!;
+        return Enumerable.Range(0, reply.Length / 2).ToDictionary(i => reply[2 * i], i => reply[(2 * i) + 1]);
+    }
+
+    /// <summary>How many replicas <paramref name="server"/> reports online (0 when it cannot be asked).</summary>
     public async Task<int> ConnectedReplicasAsync(RedisServer server)
     {
         try
