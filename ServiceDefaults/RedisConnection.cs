@@ -9,6 +9,13 @@ public static class RedisConnection
     private const int IpProtoTcp = 6;
     private const int TcpUserTimeout = 18; // Linux: linux/tcp.h
 
+    /// <summary>The connection options for a silo's or gateway's <paramref name="settings"/> (section <paramref name="section"/>, for messages).</summary>
+    public static ConfigurationOptions Options(RedisClientOptions settings, string section)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return Options(settings.Redis, settings.RedisUnreachableAfter, section, settings.RedisCaCertificatePath);
+    }
+
     /// <summary>
     /// Parses <paramref name="connectionString"/> and sets what every BookShelf connection needs: it connects in the
     /// background when Redis is down, reconnects every half second, and drops a connection whose sent data the

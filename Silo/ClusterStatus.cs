@@ -20,7 +20,7 @@ public static class ClusterStatus
         var builder = Host.CreateApplicationBuilder(args);
         builder.Logging.ClearProviders();
         var settings = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
-        var redis = RedisConnection.Options(settings.Redis, settings.RedisUnreachableAfter, SiloOptions.Section, settings.RedisCaCertificatePath);
+        var redis = RedisConnection.Options(settings, SiloOptions.Section);
         builder.UseOrleansClient(client =>
         {
             client.Configure<ClusterOptions>(o =>

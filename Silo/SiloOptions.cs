@@ -3,29 +3,10 @@ using System.ComponentModel.DataAnnotations;
 namespace BookShelf.Silo;
 
 /// <summary>Where this silo listens and how it reaches Redis (configuration section <c>Silo</c>).</summary>
-public sealed class SiloOptions
+public sealed class SiloOptions : BookShelf.ServiceDefaults.RedisClientOptions
 {
     /// <summary>The configuration section.</summary>
     public const string Section = "Silo";
-
-    /// <summary>Redis connection string for membership and grain state, e.g. <c>127.0.0.1:6390</c>.</summary>
-    [Required]
-    public string Redis { get; set; } = "";
-
-    /// <summary>
-    /// How long data sent to Redis may go unacknowledged by its machine before the connection is dropped and made
-    /// anew (Linux <c>TCP_USER_TIMEOUT</c>): how soon a Redis cut off by the network is given up, so that the
-    /// Sentinels are asked for the primary again.
-    /// </summary>
-    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
-    public TimeSpan RedisUnreachableAfter { get; set; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>
-    /// With <c>ssl=true</c> in the connection string: a PEM file with the certificate authority that signed the Redis
-    /// servers' (and Sentinels') certificates, when that is a private one the machine does not trust. Empty: the
-    /// machine's trust store decides.
-    /// </summary>
-    public string RedisCaCertificatePath { get; set; } = "";
 
     /// <summary>The address other silos and gateways use to reach this silo (never 0.0.0.0).</summary>
     [Required]

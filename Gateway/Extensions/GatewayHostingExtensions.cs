@@ -28,7 +28,7 @@ public static partial class GatewayHostingExtensions
         builder.Services.AddOptions<GatewayFeedOptions>().BindConfiguration(GatewayFeedOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<Presence.PresenceOptions>().BindConfiguration(Presence.PresenceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         var settings = builder.Configuration.GetSection(GatewayOptions.Section).Get<GatewayOptions>() ?? new GatewayOptions();
-        var redis = RedisConnection.Options(settings.Redis, settings.RedisUnreachableAfter, GatewayOptions.Section, settings.RedisCaCertificatePath);
+        var redis = RedisConnection.Options(settings, GatewayOptions.Section);
         RedisConnection.ReservePoolThreads();
 
         builder.UseOrleansClient(client =>

@@ -3,29 +3,10 @@ using System.ComponentModel.DataAnnotations;
 namespace BookShelf.Gateway.Options;
 
 /// <summary>The gateway node's settings (configuration section <c>Gateway</c>).</summary>
-public sealed class GatewayOptions
+public sealed class GatewayOptions : BookShelf.ServiceDefaults.RedisClientOptions
 {
     /// <summary>The configuration section.</summary>
     public const string Section = "Gateway";
-
-    /// <summary>Redis connection string: cluster membership and the shared sign-in keys.</summary>
-    [Required]
-    public string Redis { get; set; } = "";
-
-    /// <summary>
-    /// How long data sent to Redis may go unacknowledged by its machine before the connection is dropped and made
-    /// anew (Linux <c>TCP_USER_TIMEOUT</c>): how soon a Redis cut off by the network is given up, so that the
-    /// Sentinels are asked for the primary again.
-    /// </summary>
-    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
-    public TimeSpan RedisUnreachableAfter { get; set; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>
-    /// With <c>ssl=true</c> in the connection string: a PEM file with the certificate authority that signed the Redis
-    /// servers' (and Sentinels') certificates, when that is a private one the machine does not trust. Empty: the
-    /// machine's trust store decides.
-    /// </summary>
-    public string RedisCaCertificatePath { get; set; } = "";
 
     /// <summary>
     /// Origins (<c>scheme://host[:port]</c>) whose pages may open the WebSocket. Empty: only the gateway's own

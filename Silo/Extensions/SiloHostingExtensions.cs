@@ -26,7 +26,7 @@ public static class SiloHostingExtensions
             .Validate(o => o.ListenIP.Length > 0 || (o.ListenSiloPort == 0 && o.ListenGatewayPort == 0), "Silo:ListenSiloPort and Silo:ListenGatewayPort need Silo:ListenIP.")
             .ValidateOnStart();
         var silo = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
-        var redis = RedisConnection.Options(silo.Redis, silo.RedisUnreachableAfter, SiloOptions.Section, silo.RedisCaCertificatePath);
+        var redis = RedisConnection.Options(silo, SiloOptions.Section);
         RedisConnection.ReservePoolThreads();
         // Redis replies are read on the .NET thread pool rather than on the client's own pool of dedicated threads:
         // one thread hand-off fewer per storage call (context switches per post, measured: about 190 -> 110-140).
