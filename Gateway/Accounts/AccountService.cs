@@ -108,9 +108,19 @@ public sealed partial class AccountService(IGrainFactory grains, GrainCalls call
     /// Whether a session is still signed in (not signed out, not revoked, not expired). Every authenticated request
     /// asks, so a failure of the cluster is retried like any read (one lost answer is not a failed request), but
     /// only within one <see cref="GatewayOptions.GrainCallTimeout"/>: the request's own work gets its full budget.
+    /// When the cluster does not answer, throws <see cref="SignInCheckUnavailableException"/>: the request has not run.
     /// </summary>
-    public Task<bool> IsSessionActiveAsync(string username, string sessionId, CancellationToken cancellationToken = default) =>
-        calls.RunAsync(() => grains.GetGrain<IUserGrain>(Key(username)).IsSessionActiveAsync(sessionId), cancellationToken, options.Value.GrainCallTimeout);
+    public async Task<bool> IsSessionActiveAsync(string username, string sessionId, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await calls.RunAsync(() => grains.GetGrain<IUserGrain>(Key(username)).IsSessionActiveAsync(sessionId), cancellationToken, options.Value.GrainCallTimeout);
+        }
+        catch (Exception ex) when (GrainCalls.IsClusterFailure(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            throw new SignInCheckUnavailableException(ex);
+        }
+    }
 
     /// <summary>Ends a session: its cookie or token stops working on every gateway.</summary>
     public Task EndSessionAsync(string username, string sessionId) =>

@@ -5,7 +5,7 @@ namespace BookShelf.Gateway.Extensions;
 /// <summary>
 /// Turns grain errors into RFC 9457 problem details: bad input 400, unknown post 404, a reused
 /// <c>Idempotency-Key</c> 422, and a cluster or storage that did not answer within the retry budget 503 (whose
-/// text says truthfully whether the outcome is unknown). Nothing else leaks details.
+/// text says truthfully whether the outcome is unknown: a request whose sign-in could not be checked never ran). Nothing else leaks details.
 /// </summary>
 public sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
@@ -17,6 +17,7 @@ public sealed partial class ProblemExceptionHandler(IProblemDetailsService probl
             BookShelfValidationException v => (StatusCodes.Status400BadRequest, "Invalid input", v.Message, new Dictionary<string, string[]> { [v.Field] = [v.Message] }),
             BookShelfNotFoundException n => (StatusCodes.Status404NotFound, "Not found", n.Message, null),
             IdempotencyKeyReusedException r => (StatusCodes.Status422UnprocessableEntity, "Idempotency-Key reused", r.Message + " Nothing was changed; use a new key for a new request.", null),
+            Accounts.SignInCheckUnavailableException => (StatusCodes.Status503ServiceUnavailable, "Service unavailable", "BookShelf could not check your sign-in right now, so it did not carry out this request; nothing was changed. Try again.", null),
             BadHttpRequestException b => (b.StatusCode, "Bad request", "The request body is not valid JSON of the expected shape.", null),
             _ => (StatusCodes.Status503ServiceUnavailable, "Service unavailable", UnavailableDetail(httpContext.Request), (Dictionary<string, string[]>?)null),
         };

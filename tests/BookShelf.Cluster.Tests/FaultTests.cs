@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Nodes;
 
 namespace BookShelf.Cluster.Tests;
 
@@ -130,6 +131,47 @@ public sealed class FaultTests : IAsyncLifetime
         await load.StopAsync();
         Assert.All(_clients, c => Assert.Equal(0, c.Reconnects));
         await AssertEveryAcknowledgedPostReadableAndDeliveredAsync(load, $"rolling restart of {_system.Silos.Count / 2} silos in {took.TotalSeconds:F1} s");
+    }
+
+    [Fact]
+    public async Task AWriteWhoseSignInCannotBeCheckedIsRefusedAndSaysNothingChanged()
+    {
+        using var api = new ApiClient(_system.Gateways[0].BaseAddress);
+        await api.SignUpAndSignInAsync();
+        var title = "while every silo is paused " + Guid.NewGuid().ToString("N");
+
+        // Every silo stopped (SIGSTOP): the gateway cannot check the token's session, so it never runs the write, and
+        // its 503 must say so (not "the outcome is unknown", which sends a careful client to check or retry).
+        foreach (var silo in _system.Silos)
+        {
+            silo.Process.Pause();
+        }
+
+        JsonObject problem;
+        try
+        {
+            using var refused = await api.PostJsonAsync("/api/posts", new { title, body = "x" });
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.True(refused.Headers.RetryAfter is not null, "a 503 carries Retry-After");
+            problem = await ApiClient.ProblemAsync(refused);
+        }
+        finally
+        {
+            foreach (var silo in _system.Silos)
+            {
+                silo.Process.Resume();
+            }
+        }
+
+        var detail = problem["detail"]!.GetValue<string>();
+        Assert.Contains("nothing was changed", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("unknown", detail, StringComparison.Ordinal);
+
+        // The same token works once the silos run again, and the refused write never happened.
+        var after = await api.CreatePostAsync("after the silos resumed " + Guid.NewGuid().ToString("N"));
+        var list = await api.Http.GetStringAsync(new Uri("/api/posts", UriKind.Relative), TestContext.Current.CancellationToken);
+        Assert.Contains(after.ToString(System.Globalization.CultureInfo.InvariantCulture), list, StringComparison.Ordinal);
+        Assert.DoesNotContain(title, list, StringComparison.Ordinal);
     }
 
     private async Task AssertEveryAcknowledgedPostReadableAndDeliveredAsync(PostLoad load, string scenario)
