@@ -12,7 +12,8 @@ public sealed record ListedPost(long Id, long Seq, string Title);
 /// Checks a recorded history against what the system ended with: the post list (<c>GET /api/posts</c>, every
 /// page) and every WebSocket client's deliveries. The rules, for any fault and any rate:
 /// every acknowledged post is listed exactly once; no post is listed twice; no operation made two posts
-/// (retries with a key never duplicate); an operation whose attempts all failed made at most one post;
+/// (retries with a key never duplicate); an operation whose attempts all failed made at most one post, and one
+/// refused every time (4xx, or a 503 saying nothing was changed) made none;
 /// every client received every listed post exactly once, in seq order, with no gap, repeat or reset.
 /// </summary>
 public sealed class HistoryCheck
@@ -77,6 +78,12 @@ public sealed class HistoryCheck
             if (distinct > 1)
             {
                 Violate($"operation {operation.Number} ({Describe(operation)}) made {distinct} posts: {string.Join(", ", made.Select(p => p.Id))}");
+            }
+
+            // Refusals say nothing changed: an operation refused every time made no post.
+            if (made.Count > 0 && operation.Attempts.Count > 0 && operation.Attempts.All(a => a.Outcome is AttemptOutcome.Refused or AttemptOutcome.OtherStatus))
+            {
+                Violate($"operation {operation.Number} ({Describe(operation)}) was refused every time, yet made post {made[0].Id}");
             }
 
             if (operation.AcknowledgedId is { } id && !made.Any(p => p.Id == id))

@@ -165,8 +165,9 @@ public sealed class HistoryWriters : IAsyncDisposable
                 return;
             }
 
-            // Without a key a retry could make a second post: a careful client without keys gives up instead.
-            if (operation.Key is null)
+            // Without a key a retry could make a second post: a careful client without keys gives up instead,
+            // unless the answer said nothing was changed.
+            if (operation.Key is null && outcome != AttemptOutcome.Refused)
             {
                 return;
             }
@@ -206,7 +207,9 @@ public sealed class HistoryWriters : IAsyncDisposable
             }
             else
             {
-                outcome = response.StatusCode == HttpStatusCode.ServiceUnavailable ? AttemptOutcome.Unavailable : AttemptOutcome.OtherStatus;
+                outcome = response.StatusCode != HttpStatusCode.ServiceUnavailable ? AttemptOutcome.OtherStatus
+                    : (await response.Content.ReadAsStringAsync()).Contains("nothing was changed", StringComparison.Ordinal) ? AttemptOutcome.Refused
+                    : AttemptOutcome.Unavailable;
             }
         }
         catch (HttpRequestException)

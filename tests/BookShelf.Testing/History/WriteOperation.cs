@@ -9,6 +9,9 @@ public enum AttemptOutcome
     /// <summary>503: the gateway says the outcome is unknown.</summary>
     Unavailable,
 
+    /// <summary>503 saying nothing was changed (the request's sign-in could not be checked, so it never started).</summary>
+    Refused,
+
     /// <summary>Another status (4xx, 5xx other than 503).</summary>
     OtherStatus,
 
