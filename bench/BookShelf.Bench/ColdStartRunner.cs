@@ -65,6 +65,9 @@ public static class ColdStartRunner
         }
 
         var firstTen = string.Join(", ", perSecond.Take(10).Select(p => p.ToString("F0", CultureInfo.InvariantCulture)));
+        // What keeps a later window above 1.5x warm: the slow posts after the first 10 s, by when they were sent.
+        var slowLater = string.Join(", ", samples.Where(x => x.At >= 10 && x.Micros / 1000.0 > warm * 1.5).OrderBy(x => x.At)
+            .Select(x => string.Create(CultureInfo.InvariantCulture, $"{x.At:F1} s: {x.Micros / 1000.0:F0} ms")));
         return $"""
             ### cold start: 2 silos, 1 gateway, {Rate:0} posts/s, 100 connections
 
@@ -74,6 +77,8 @@ public static class ColdStartRunner
             | warm post p99 (last 20 s, ms) | {warm:F1} |
             | **`/readyz` → steady** (every later 5 s window's p99 within 1.5× warm, s) | **{(steady < 0 ? $"not within {seconds} s" : steady.ToString(CultureInfo.InvariantCulture))}** |
             | post p99 in each of the first 10 s after `/readyz` (ms) | {firstTen} |
+            | p99 of each 5 s window, 0–5 s, 5–10 s, … (ms) | {string.Join(", ", Enumerable.Range(0, seconds / 5).Select(w => windows[w * 5].ToString("F0", CultureInfo.InvariantCulture)))} |
+            | posts above 1.5× warm after the first 10 s (sent at, took) | {(slowLater.Length == 0 ? "none" : slowLater)} |
             """;
     }
 
