@@ -81,7 +81,7 @@ public sealed class HistoryCheck
             }
 
             // Refusals say nothing changed: an operation refused every time made no post.
-            if (made.Count > 0 && operation.Attempts.Count > 0 && operation.Attempts.All(a => a.Outcome is AttemptOutcome.Refused or AttemptOutcome.OtherStatus))
+            if (made.Count > 0 && operation.Attempts.All(a => a.Outcome is AttemptOutcome.Refused || (a.Outcome is AttemptOutcome.OtherStatus && a.Status is >= 400 and < 500)))
             {
                 Violate($"operation {operation.Number} ({Describe(operation)}) was refused every time, yet made post {made[0].Id}");
             }
