@@ -250,7 +250,7 @@ public sealed class LocalRedis : IAsyncDisposable
             $"sentinel auth-user {ServiceName} bookshelf", $"sentinel auth-pass {ServiceName} {Password}",
             "sentinel sentinel-user bookshelf", $"sentinel sentinel-pass {Password}",
             $"sentinel down-after-milliseconds {ServiceName} 2000",
-            $"sentinel failover-timeout {ServiceName} 10000",
+            $"sentinel failover-timeout {ServiceName} 4000",
             $"sentinel parallel-syncs {ServiceName} 1",
         ]);
         sentinel.Process = _start(sentinel.Name, sentinel.Host, "redis-sentinel", [config], Path.Combine(_directory, sentinel.Name + ".log"));
