@@ -12,7 +12,7 @@ namespace BookShelf.Gateway.Accounts;
 /// (PBKDF2) here on the gateway; the <see cref="IUserGrain"/> stores only the hash. Tokens are protected with
 /// the data-protection key ring every gateway shares, so a token from one gateway works on all.
 /// </summary>
-public sealed partial class AccountService(IGrainFactory grains, GrainCalls calls, IDataProtectionProvider protection, IOptions<GatewayOptions> options)
+public sealed partial class AccountService(IGrainFactory grains, GrainCalls calls, IDataProtectionProvider protection, IOptions<GatewayOptions> options, TimeProvider time)
 {
     /// <summary>Shortest accepted password.</summary>
     public const int MinPasswordLength = 8;
@@ -23,6 +23,8 @@ public sealed partial class AccountService(IGrainFactory grains, GrainCalls call
     private static readonly string DecoyHash = Hasher.HashPassword(new Account("decoy"), Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)));
 
     private readonly ITimeLimitedDataProtector _tokens = protection.CreateProtector("BookShelf.Tokens.v1").ToTimeLimitedDataProtector();
+
+    private readonly TokenReader _reader = new(protection.CreateProtector("BookShelf.Tokens.v1").ToTimeLimitedDataProtector(), time);
 
     /// <summary>PBKDF2 runs at most this many at once (one per core): a flood of sign-ups or sign-ins queues, briefly, instead of taking every core.</summary>
     private readonly SemaphoreSlim _hashing = new(Environment.ProcessorCount, Environment.ProcessorCount);
@@ -135,19 +137,7 @@ public sealed partial class AccountService(IGrainFactory grains, GrainCalls call
     }
 
     /// <summary>The user and session a token was issued for, or null when it is malformed, forged or expired (revocation is checked by the caller).</summary>
-    public (string User, string Session)? ReadToken(string token)
-    {
-        try
-        {
-            var payload = _tokens.Unprotect(token, out _);
-            var newline = payload.IndexOf('\n', StringComparison.Ordinal);
-            return newline > 0 ? (payload[..newline], payload[(newline + 1)..]) : null;
-        }
-        catch (System.Security.Cryptography.CryptographicException)
-        {
-            return null;
-        }
-    }
+    public (string User, string Session)? ReadToken(string token) => _reader.Read(token);
 
     private static string Key(string username) => username.ToLowerInvariant();
 
