@@ -9,13 +9,19 @@ namespace BookShelf.Gateway.Accounts;
 /// Unprotecting a token (an HMAC check and an AES decryption) was 3.8 % of the gateway's CPU under the hot-site bench,
 /// paid again on every request of the same script. So a token that unprotected once is remembered until its own
 /// expiry: the answer for that exact string cannot change before then, since data protection never re-dates a token.
-/// Only genuine tokens are remembered (a forged one fails before it is stored), at most <see cref="MaxEntries"/>;
+/// Only genuine tokens in their exact issued form are remembered (a forged one fails before it is stored), about <see cref="MaxEntries"/> at most;
 /// revocation is not decided here: every request still asks the user's grain whether the session is active.
 /// </summary>
 internal sealed class TokenReader(ITimeLimitedDataProtector tokens, TimeProvider time)
 {
     /// <summary>Tokens remembered at most; past that the memory starts again (a gateway serves far fewer live scripts).</summary>
     public const int MaxEntries = 10_000;
+
+    /// <summary>Longer than any token this gateway issues (a user name of 32 characters makes about 250).</summary>
+    public const int MaxTokenLength = 1024;
+
+    private static readonly System.Buffers.SearchValues<char> Base64UrlCharacters =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
 
     private readonly ConcurrentDictionary<string, Verified> _verified = new(StringComparer.Ordinal);
 
@@ -25,6 +31,13 @@ internal sealed class TokenReader(ITimeLimitedDataProtector tokens, TimeProvider
     /// <summary>The user and session <paramref name="token"/> was issued for, or null when it is malformed, forged or expired.</summary>
     public (string User, string Session)? Read(string token)
     {
+        // Only the exact form Protect writes (base64url, no padding, no whitespace) is read: the decoder would accept
+        // spaces or padding inside a genuine token, and each such variant would otherwise be remembered on its own.
+        if (token.Length is 0 or > MaxTokenLength || token.AsSpan().ContainsAnyExcept(Base64UrlCharacters))
+        {
+            return null;
+        }
+
         var now = time.GetUtcNow();
         if (_verified.TryGetValue(token, out var known))
         {

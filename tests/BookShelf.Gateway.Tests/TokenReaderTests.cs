@@ -41,7 +41,7 @@ public sealed class TokenReaderTests
             Assert.Null(_reader.Read(candidate));
         }
 
-        // The second round decrypts exactly what the first did (what is not even base64 never reaches the decryption).
+        // The second round decrypts exactly what the first did: nothing was remembered.
         var firstRound = _protector.Unprotects;
         Assert.True(firstRound >= 3, $"{firstRound} decryptions");
         foreach (var candidate in bad)
@@ -65,7 +65,23 @@ public sealed class TokenReaderTests
             Assert.True(_reader.Count <= TokenReader.MaxEntries, $"{_reader.Count} tokens remembered");
         }
 
+        Assert.Equal(500, _reader.Count);
         Assert.Equal("u0", _reader.Read(tokens[0].Token)?.User);
+    }
+
+    [Fact]
+    public void AGenuineTokenWithSpacesOrPaddingAddedIsRefusedAndNotRemembered()
+    {
+        var token = _protector.Protect("alice\nS1", _time.GetUtcNow() + TimeSpan.FromMinutes(10));
+        string[] variants = [token[..10] + " " + token[10..], token[..10] + "\t" + token[10..], token + "=", token + new string(' ', 2000).Replace(" ", "A", StringComparison.Ordinal)];
+
+        foreach (var variant in variants)
+        {
+            Assert.Null(_reader.Read(variant));
+        }
+
+        Assert.Equal(0, _reader.Count);
+        Assert.Equal(("alice", "S1"), _reader.Read(token));
     }
 
     /// <summary>A real time-limited protector that counts how often a token is decrypted.</summary>
