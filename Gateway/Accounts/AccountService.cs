@@ -12,8 +12,24 @@ namespace BookShelf.Gateway.Accounts;
 /// (PBKDF2) here on the gateway; the <see cref="IUserGrain"/> stores only the hash. Tokens are protected with
 /// the data-protection key ring every gateway shares, so a token from one gateway works on all.
 /// </summary>
-public sealed partial class AccountService(IGrainFactory grains, GrainCalls calls, IDataProtectionProvider protection, IOptions<GatewayOptions> options, TimeProvider time)
+public sealed partial class AccountService
 {
+    private readonly IGrainFactory _grains;
+    private readonly GrainCalls _calls;
+    private readonly IOptions<GatewayOptions> _options;
+    private readonly TimeProvider _time;
+
+    /// <summary>One token protector serves both issuing and reading tokens.</summary>
+    public AccountService(IGrainFactory grains, GrainCalls calls, IDataProtectionProvider protection, IOptions<GatewayOptions> options, TimeProvider time)
+    {
+        _grains = grains;
+        _calls = calls;
+        _options = options;
+        _time = time;
+        _tokens = protection.CreateProtector("BookShelf.Tokens.v1").ToTimeLimitedDataProtector();
+        _reader = new TokenReader(_tokens, time);
+    }
+
     /// <summary>Shortest accepted password.</summary>
     public const int MinPasswordLength = 8;
 
@@ -22,9 +38,9 @@ public sealed partial class AccountService(IGrainFactory grains, GrainCalls call
     /// <summary>A hash no password matches: checked for unknown users, so they take as long as wrong passwords.</summary>
     private static readonly string DecoyHash = Hasher.HashPassword(new Account("decoy"), Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)));
 
-    private readonly ITimeLimitedDataProtector _tokens = protection.CreateProtector("BookShelf.Tokens.v1").ToTimeLimitedDataProtector();
+    private readonly ITimeLimitedDataProtector _tokens;
 
-    private readonly TokenReader _reader = new(protection.CreateProtector("BookShelf.Tokens.v1").ToTimeLimitedDataProtector(), time);
+    private readonly TokenReader _reader;
 
     /// <summary>PBKDF2 runs at most this many at once (one per core): a flood of sign-ups or sign-ins queues, briefly, instead of taking every core.</summary>
     private readonly SemaphoreSlim _hashing = new(Environment.ProcessorCount, Environment.ProcessorCount);
@@ -52,7 +68,7 @@ public sealed partial class AccountService(IGrainFactory grains, GrainCalls call
     /// </summary>
     public async Task<bool> RegisterAsync(string username, string password)
     {
-        var user = grains.GetGrain<IUserGrain>(Key(username));
+        var user = _grains.GetGrain<IUserGrain>(Key(username));
         if (await user.GetCredentialsAsync() is not null)
         {
             return false;
@@ -70,7 +86,7 @@ public sealed partial class AccountService(IGrainFactory grains, GrainCalls call
             return null;
         }
 
-        var user = grains.GetGrain<IUserGrain>(Key(username));
+        var user = _grains.GetGrain<IUserGrain>(Key(username));
         var credentials = await user.GetCredentialsAsync();
         if (credentials is null)
         {
@@ -102,7 +118,7 @@ public sealed partial class AccountService(IGrainFactory grains, GrainCalls call
     public async Task<string> StartSessionAsync(string username, TimeSpan lifetime)
     {
         var id = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
-        await grains.GetGrain<IUserGrain>(Key(username)).StartSessionAsync(id, DateTimeOffset.UtcNow + lifetime);
+        await _grains.GetGrain<IUserGrain>(Key(username)).StartSessionAsync(id, _time.GetUtcNow() + lifetime);
         return id;
     }
 
@@ -116,7 +132,7 @@ public sealed partial class AccountService(IGrainFactory grains, GrainCalls call
     {
         try
         {
-            return await calls.RunAsync(() => grains.GetGrain<IUserGrain>(Key(username)).IsSessionActiveAsync(sessionId), cancellationToken, options.Value.GrainCallTimeout);
+            return await _calls.RunAsync(() => _grains.GetGrain<IUserGrain>(Key(username)).IsSessionActiveAsync(sessionId), cancellationToken, _options.Value.GrainCallTimeout);
         }
         catch (Exception ex) when (GrainCalls.IsClusterFailure(ex) && !cancellationToken.IsCancellationRequested)
         {
@@ -126,12 +142,12 @@ public sealed partial class AccountService(IGrainFactory grains, GrainCalls call
 
     /// <summary>Ends a session: its cookie or token stops working on every gateway.</summary>
     public Task EndSessionAsync(string username, string sessionId) =>
-        grains.GetGrain<IUserGrain>(Key(username)).EndSessionAsync(sessionId);
+        _grains.GetGrain<IUserGrain>(Key(username)).EndSessionAsync(sessionId);
 
     /// <summary>A bearer token for <paramref name="username"/>, valid for the configured lifetime, in a session of its own.</summary>
     public async Task<string> IssueTokenAsync(string username)
     {
-        var lifetime = options.Value.TokenLifetime;
+        var lifetime = _options.Value.TokenLifetime;
         var session = await StartSessionAsync(username, lifetime);
         return _tokens.Protect(username + "\n" + session, lifetime);
     }
