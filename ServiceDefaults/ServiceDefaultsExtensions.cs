@@ -29,7 +29,8 @@ public static class ServiceDefaultsExtensions
         !string.IsNullOrWhiteSpace(configuration?["OTEL_EXPORTER_OTLP_ENDPOINT"]);
 
     /// <summary>
-    /// Registers OpenTelemetry metrics (BookShelf's and Orleans' meters) exported for Prometheus, health checks,
+    /// Registers OpenTelemetry metrics (BookShelf's, Orleans' and the .NET runtime's meters: GC pauses, thread pool,
+    /// CPU) exported for Prometheus, health checks,
     /// and, when <see cref="TracingEnabled"/>, traces (ASP.NET Core requests, every Orleans grain call, BookShelf's
     /// spans) exported over OTLP as <paramref name="serviceName"/> (<c>OTEL_SERVICE_NAME</c> overrides it).
     /// </summary>
@@ -39,7 +40,7 @@ public static class ServiceDefaultsExtensions
         var telemetry = builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(builder.Configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : serviceName))
             .WithMetrics(metrics => metrics
-            .AddMeter("BookShelf", "Microsoft.Orleans", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.WebSockets")
+            .AddMeter("BookShelf", "Microsoft.Orleans", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.WebSockets", "System.Runtime")
             .AddPrometheusExporter());
         if (TracingEnabled(builder.Configuration))
         {

@@ -6,7 +6,8 @@ namespace BookShelf.Cluster.Tests;
 /// <summary>
 /// What operators use, on the real processes: one OpenTelemetry trace from <c>POST /api/posts</c> on the gateway
 /// into the silo's grains, exported over OTLP; <c>./bookshelf status</c>'s view of the cluster from Orleans' own
-/// management grain; the Orleans Dashboard on a silo that enables it.
+/// management grain; the Orleans Dashboard on a silo that enables it; the runtime's figures (GC pauses, thread pool)
+/// next to Orleans' on every host's <c>/metrics</c>.
 /// </summary>
 public sealed class OperatorTests : IAsyncLifetime
 {
@@ -86,6 +87,29 @@ public sealed class OperatorTests : IAsyncLifetime
         // The gateway, the public port, has no dashboard.
         using var gateway = await http.GetAsync(new Uri(_system.Gateways[0].BaseAddress, "/dashboard/"), TestContext.Current.CancellationToken);
         Assert.Equal(HttpStatusCode.NotFound, gateway.StatusCode);
+    }
+
+    [Fact]
+    public async Task EveryHostsMetricsCarryTheRuntimesGcPausesAndThreadPoolBesideItsOwn()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var hosts = new (string Name, Uri Metrics, string Own)[]
+        {
+            ("gateway", new Uri(_system.Gateways[0].BaseAddress, "/metrics"), "kestrel_"),
+            ("silo", new Uri($"http://127.0.0.1:{_system.Silos[0].HttpPort}/metrics"), "orleans_"),
+        };
+        foreach (var (name, metrics, own) in hosts)
+        {
+            var lines = (await http.GetStringAsync(metrics, TestContext.Current.CancellationToken)).Split('\n');
+            double Value(string metric) =>
+                lines.Where(l => l.StartsWith(metric, StringComparison.Ordinal)).Select(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture))
+                    .DefaultIfEmpty(double.NaN).Sum();
+            Assert.True(Value("dotnet_gc_pause_time_seconds_total") >= 0, $"{name}: no GC pause time");
+            // Every host has collected by the time it is ready (startup allocates well past one gen0 budget).
+            Assert.True(Value("dotnet_gc_collections_total") >= 1, $"{name}: no GC collections counted");
+            Assert.True(Value("dotnet_thread_pool_thread_count") >= 1, $"{name}: no thread-pool size");
+            Assert.Contains(lines, l => l.StartsWith(own, StringComparison.Ordinal));
+        }
     }
 
     private static bool Contains(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle) >= 0;

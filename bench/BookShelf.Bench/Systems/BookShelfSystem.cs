@@ -41,6 +41,14 @@ public sealed class BookShelfSystem : ISystemUnderTest
     /// <inheritdoc />
     public IReadOnlyList<int> GatewayPids { get; }
 
+    /// <summary>Each started gateway's and silo's Prometheus endpoint, by name (empty for an attached system).</summary>
+    public IReadOnlyList<(string Name, Uri Metrics)> MetricsEndpoints =>
+        _system is null ? [] :
+        [
+            .. _system.Gateways.Select((g, i) => ($"gateway {i + 1}", new Uri(g.BaseAddress, "metrics"))),
+            .. _system.Silos.Select((s, i) => ($"silo {i + 1}", new Uri($"http://127.0.0.1:{s.HttpPort}/metrics"))),
+        ];
+
     /// <summary>Starts the system with <paramref name="gateways"/> gateways.</summary>
     public static async Task<BookShelfSystem> StartAsync(int gateways, CancellationToken cancellationToken)
     {
