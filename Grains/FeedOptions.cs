@@ -31,6 +31,16 @@ public sealed class FeedOptions
     [Range(1, 1_000_000)]
     public int MaxCommentsPerPost { get; set; } = 10_000;
 
+    /// <summary>
+    /// How long a post's activation stays in its silo's memory once nothing uses it (Orleans' collector looks once a
+    /// minute, so it goes up to a minute later). Each new post is an activation of its own: at Orleans' default of
+    /// 15 minutes a silo would hold every post of the last quarter of an hour, about 5 KB each. A post read or
+    /// written again within it stays; one read later comes back from storage. Must exceed the collector's interval
+    /// (<c>GrainCollectionOptions.CollectionQuantum</c>, 1 minute unless changed).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan PostIdleLifetime { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>How often a post with undelivered events retries them.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan OutboxRetryInterval { get; set; } = TimeSpan.FromSeconds(2);

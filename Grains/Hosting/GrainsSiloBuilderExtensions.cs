@@ -13,7 +13,7 @@ namespace BookShelf.Grains.Hosting;
 public static class GrainsSiloBuilderExtensions
 {
     /// <summary>
-    /// Registers the feed options (validated on start) and the post-event stream. The stream uses implicit
+    /// Registers the feed options (validated on start), the idle lifetime of posts' activations and the post-event stream. The stream uses implicit
     /// subscriptions only, so it needs no pub-sub store.
     /// </summary>
     public static ISiloBuilder AddBookShelfGrains(this ISiloBuilder builder)
@@ -23,6 +23,8 @@ public static class GrainsSiloBuilderExtensions
             .BindConfiguration(FeedOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddOptions<GrainCollectionOptions>().Configure<IOptions<FeedOptions>>(
+            (collection, feed) => collection.ClassSpecificCollectionAge[typeof(Posts.PostGrain).FullName!] = feed.Value.PostIdleLifetime);
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddMetrics();
         builder.Services.TryAddSingleton<Diagnostics.FeedMetrics>();

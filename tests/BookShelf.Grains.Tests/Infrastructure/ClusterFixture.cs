@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Hosting;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Orleans.TestingHost;
@@ -81,6 +82,7 @@ public class ClusterFixture : IAsyncLifetime
                 o.NumVotesForDeathDeclaration = 1;
             });
             silo.Services.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
+            ConfigureSilo(silo);
         });
         builder.ConfigureClient(client =>
         {
@@ -94,6 +96,11 @@ public class ClusterFixture : IAsyncLifetime
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
+    }
+
+    /// <summary>What a derived cluster changes in every silo, after the shared settings.</summary>
+    protected virtual void ConfigureSilo(ISiloBuilder silo)
+    {
     }
 
     /// <summary>A simulated gateway node: its own observer, renewing every <paramref name="renewEvery"/> (default 500 ms).</summary>
