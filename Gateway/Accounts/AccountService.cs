@@ -18,10 +18,12 @@ public sealed partial class AccountService
     private readonly GrainCalls _calls;
     private readonly IOptions<GatewayOptions> _options;
     private readonly TimeProvider _time;
+    private readonly SessionLeaseCache _sessions;
 
     /// <summary>One token protector serves both issuing and reading tokens.</summary>
-    public AccountService(IGrainFactory grains, GrainCalls calls, IDataProtectionProvider protection, IOptions<GatewayOptions> options, TimeProvider time)
+    public AccountService(IGrainFactory grains, GrainCalls calls, IDataProtectionProvider protection, IOptions<GatewayOptions> options, TimeProvider time, SessionLeaseCache sessions)
     {
+        _sessions = sessions;
         _grains = grains;
         _calls = calls;
         _options = options;
@@ -127,12 +129,24 @@ public sealed partial class AccountService
     /// asks, so a failure of the cluster is retried like any read (one lost answer is not a failed request), but
     /// only within one <see cref="GatewayOptions.GrainCallTimeout"/>: the request's own work gets its full budget.
     /// When the cluster does not answer, throws <see cref="SignInCheckUnavailableException"/>: the request has not run.
+    /// A session the user's grain confirmed is then accepted here under its lease (<see cref="SessionLeaseCache"/>).
     /// </summary>
     public async Task<bool> IsSessionActiveAsync(string username, string sessionId, CancellationToken cancellationToken = default)
     {
+        var user = Key(username);
+        if (_sessions.IsLeased(user, sessionId))
+        {
+            return true;
+        }
+
         try
         {
-            return await _calls.RunAsync(() => _grains.GetGrain<IUserGrain>(Key(username)).IsSessionActiveAsync(sessionId), cancellationToken, _options.Value.GrainCallTimeout);
+            return await _sessions.CheckAsync(user, sessionId, holder => _calls.RunAsync(
+                () => holder is null
+                    ? AskWithoutLeaseAsync(user, sessionId)
+                    : _grains.GetGrain<IUserGrain>(user).CheckSessionAsync(sessionId, holder),
+                cancellationToken,
+                _options.Value.GrainCallTimeout));
         }
         catch (Exception ex) when (GrainCalls.IsClusterFailure(ex) && !cancellationToken.IsCancellationRequested)
         {
@@ -140,7 +154,10 @@ public sealed partial class AccountService
         }
     }
 
-    /// <summary>Ends a session: its cookie or token stops working on every gateway.</summary>
+    private async Task<SessionLease> AskWithoutLeaseAsync(string user, string sessionId) =>
+        await _grains.GetGrain<IUserGrain>(user).IsSessionActiveAsync(sessionId) ? new SessionLease(true, TimeSpan.Zero) : SessionLease.Inactive;
+
+    /// <summary>Ends a session: its cookie or token stops working on every gateway (the grain makes every gateway holding a lease on it forget it first).</summary>
     public Task EndSessionAsync(string username, string sessionId) =>
         _grains.GetGrain<IUserGrain>(Key(username)).EndSessionAsync(sessionId);
 

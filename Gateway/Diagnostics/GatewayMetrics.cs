@@ -14,6 +14,7 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _resumes;
     private readonly Counter<long> _slowConsumers;
     private readonly Counter<long> _resets;
+    private readonly Counter<long> _sessionChecks;
 
     /// <summary>Creates the instruments.</summary>
     public GatewayMetrics(IMeterFactory meterFactory)
@@ -31,6 +32,7 @@ public sealed class GatewayMetrics
         _resumes = meter.CreateCounter<long>("bookshelf.gateway.resumes", description: "Subscriptions that resumed from a seq.");
         _slowConsumers = meter.CreateCounter<long>("bookshelf.gateway.slow_consumers", description: "Connections closed for not reading fast enough.");
         _resets = meter.CreateCounter<long>("bookshelf.gateway.resets", description: "Reset frames sent (resume beyond the feed's reach).");
+        _sessionChecks = meter.CreateCounter<long>("bookshelf.gateway.session_checks", description: "Sessions of authenticated requests checked, by where the answer came from (a lease held here, or the user's grain).");
     }
 
     /// <summary>A connection opened (+1) or closed (-1).</summary>
@@ -59,4 +61,7 @@ public sealed class GatewayMetrics
 
     /// <summary>A reset frame was sent.</summary>
     public void Reset() => _resets.Add(1);
+
+    /// <summary>An authenticated request's session was checked, from a lease held here or by asking the cluster.</summary>
+    public void SessionChecked(bool fromLease) => _sessionChecks.Add(1, new KeyValuePair<string, object?>("answered_by", fromLease ? "lease" : "cluster"));
 }

@@ -83,6 +83,7 @@ public static partial class GatewayHostingExtensions
         builder.Services.AddSingleton<ClusterContact>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterContact>());
         builder.Services.AddSingleton<AccountService>();
+        builder.Services.AddSingleton<SessionLeaseCache>();
         builder.Services.AddSingleton<GrainCalls>();
         builder.Services.AddSingleton<PostIds>();
         builder.Services.AddSingleton<PostService>();

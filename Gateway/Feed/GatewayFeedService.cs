@@ -1,16 +1,17 @@
 namespace BookShelf.Gateway.Feed;
 
 /// <summary>
-/// Starts the node's <see cref="GatewayFeed"/> and <see cref="Presence.PresenceTracker"/> once the Orleans client is
+/// Starts the node's <see cref="GatewayFeed"/>, <see cref="Presence.PresenceTracker"/> and <see cref="Accounts.SessionLeaseCache"/> once the Orleans client is
 /// connected, and disposes them on shutdown (the tracker says goodbye: its connections leave the totals at once).
 /// </summary>
-public sealed class GatewayFeedService(GatewayFeed feed, Presence.PresenceTracker presence) : IHostedService
+public sealed class GatewayFeedService(GatewayFeed feed, Presence.PresenceTracker presence, Accounts.SessionLeaseCache sessions) : IHostedService
 {
     /// <inheritdoc />
     public Task StartAsync(CancellationToken cancellationToken)
     {
         feed.Start();
         presence.Start();
+        sessions.Start();
         return Task.CompletedTask;
     }
 

@@ -1,12 +1,27 @@
 namespace BookShelf.Grains.Accounts;
 
-/// <summary>One account, keyed by the lower-cased user name.</summary>
-public sealed class UserGrain(
+/// <summary>
+/// One account, keyed by the lower-cased user name. Every authenticated request checks its session here, so each
+/// gateway node may accept a checked session for <see cref="AccountsOptions.SessionLease"/> without asking again;
+/// ending a session first makes every node holding a lease forget it (or outlasts the lease of a node that does not
+/// answer). The leases are kept in memory only, so an activation younger than one lease treats a session it did not
+/// start as possibly leased by its predecessor, and waits out that lease before acknowledging its end.
+/// </summary>
+public sealed partial class UserGrain(
     [PersistentState("user", StorageNames.Users)] IPersistentState<UserState> state,
-    TimeProvider time) : Grain, IUserGrain
+    TimeProvider time,
+    IOptions<AccountsOptions> options,
+    ILogger<UserGrain> logger) : Grain, IUserGrain
 {
     /// <summary>Most sessions one account keeps; the oldest-expiring go first.</summary>
     private const int MaxSessions = 100;
+
+    /// <summary>Added to every wait for a lease to run out: timers may fire a tick early, and clocks are read in different places.</summary>
+    private static readonly TimeSpan TimerMargin = TimeSpan.FromMilliseconds(50);
+
+    private readonly SessionLeases _leases = new();
+    private readonly HashSet<string> _startedHere = new(StringComparer.Ordinal);
+    private readonly DateTimeOffset _activated = time.GetUtcNow();
 
     /// <inheritdoc />
     public async Task<bool> RegisterAsync(string displayName, string passwordHash)
@@ -68,18 +83,48 @@ public sealed class UserGrain(
             }
         }
 
+        var evicted = new List<string>();
         while (sessions.Count >= MaxSessions)
         {
-            sessions.Remove(sessions.MinBy(s => s.Value).Key);
+            var oldest = sessions.MinBy(s => s.Value).Key;
+            sessions.Remove(oldest);
+            evicted.Add(oldest);
         }
 
         sessions[sessionId] = expires;
+        _startedHere.Add(sessionId);
         await state.WriteStateAsync();
+        foreach (var ended in evicted)
+        {
+            await EndLeasesAsync(ended);
+        }
+
+        _leases.Retain(sessions, time.GetUtcNow());
+        _startedHere.IntersectWith(sessions.Keys);
     }
 
     /// <inheritdoc />
     public Task<bool> IsSessionActiveAsync(string sessionId) =>
         Task.FromResult(state.State.Sessions.TryGetValue(sessionId, out var until) && until > time.GetUtcNow());
+
+    /// <inheritdoc />
+    public Task<SessionLease> CheckSessionAsync(string sessionId, ISessionObserver holder)
+    {
+        ArgumentNullException.ThrowIfNull(holder);
+        var now = time.GetUtcNow();
+        if (!state.State.Sessions.TryGetValue(sessionId, out var until) || until <= now)
+        {
+            return Task.FromResult(SessionLease.Inactive);
+        }
+
+        var lease = options.Value.SessionLease < until - now ? options.Value.SessionLease : until - now;
+        if (lease > TimeSpan.Zero)
+        {
+            _leases.Grant(sessionId, holder, now, now + lease);
+        }
+
+        return Task.FromResult(new SessionLease(true, lease));
+    }
 
     /// <inheritdoc />
     public async Task EndSessionAsync(string sessionId)
@@ -88,5 +133,46 @@ public sealed class UserGrain(
         {
             await state.WriteStateAsync();
         }
+
+        await EndLeasesAsync(sessionId);
     }
+
+    /// <summary>Returns once no gateway node may still accept <paramref name="sessionId"/> on a lease.</summary>
+    private async Task EndLeasesAsync(string sessionId)
+    {
+        var now = time.GetUtcNow();
+        var waits = _leases.Take(sessionId, now).Select(l => RevokeAsync(l.Holder, sessionId, l.Until)).ToList();
+        // An earlier activation (on a silo that died, or before a move) may have granted leases this one never saw.
+        var predecessorsLeasesEnd = _activated + options.Value.SessionLease;
+        if (!_startedHere.Contains(sessionId) && predecessorsLeasesEnd > now)
+        {
+            waits.Add(Task.Delay(predecessorsLeasesEnd - now + TimerMargin, time));
+        }
+
+        await Task.WhenAll(waits);
+    }
+
+    /// <summary>Tells <paramref name="holder"/> to forget the session; when it does not answer in time, waits until its lease has run out.</summary>
+    private async Task RevokeAsync(ISessionObserver holder, string sessionId, DateTimeOffset until)
+    {
+        var runsOut = until - time.GetUtcNow();
+        if (runsOut <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var told = holder.RevokeAsync(this.GetPrimaryKeyString(), sessionId);
+        var expired = Task.Delay(runsOut + TimerMargin, time);
+        if (await Task.WhenAny(told, expired) == told && told.IsCompletedSuccessfully)
+        {
+            return;
+        }
+
+        LogLeaseOutlasted(logger, told.IsFaulted ? told.Exception.GetBaseException().Message : "no answer within the lease");
+        _ = told.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        await expired;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A gateway holding a session lease did not confirm a sign-out ({Reason}); the sign-out waited for the lease to run out instead.")]
+    private static partial void LogLeaseOutlasted(ILogger logger, string reason);
 }

@@ -13,7 +13,7 @@ namespace BookShelf.Grains.Hosting;
 public static class GrainsSiloBuilderExtensions
 {
     /// <summary>
-    /// Registers the feed options (validated on start), the idle lifetime of posts' activations and the post-event stream. The stream uses implicit
+    /// Registers the feed and accounts options (validated on start), the idle lifetime of posts' activations and the post-event stream. The stream uses implicit
     /// subscriptions only, so it needs no pub-sub store.
     /// </summary>
     public static ISiloBuilder AddBookShelfGrains(this ISiloBuilder builder)
@@ -21,6 +21,10 @@ public static class GrainsSiloBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<FeedOptions>()
             .BindConfiguration(FeedOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddOptions<AccountsOptions>()
+            .BindConfiguration(AccountsOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddOptions<GrainCollectionOptions>().Configure<IOptions<FeedOptions>>(

@@ -54,6 +54,56 @@ public sealed class SessionTests(GatewayFixture fixture)
     }
 
     [Fact]
+    public async Task ASessionCheckedOnceIsAcceptedOnItsLeaseWithoutAskingTheClusterAgain()
+    {
+        using var api = new ApiClient(fixture.Gateway.BaseAddress);
+        await api.SignUpAndSignInAsync();
+        var post = await api.CreatePostAsync("Leased");
+        var before = await SessionChecksAsync(fixture.Gateway);
+        const int Requests = 10;
+        for (var i = 0; i < Requests; i++)
+        {
+            await api.CommentAsync(post, $"comment {i}");
+        }
+
+        // /metrics is rendered at most every 300 ms: wait until it shows all ten checks (before may miss the post's own).
+        var after = before;
+        await Poll.UntilAsync(async () => (after = await SessionChecksAsync(fixture.Gateway)).Lease + after.Cluster - before.Lease - before.Cluster >= Requests, TimeSpan.FromSeconds(10), "the ten checks counted", cancellationToken: TestContext.Current.CancellationToken);
+        var byLease = after.Lease - before.Lease;
+        // A lease lasts 5 s, so even a slow machine answers most of the ten from it (without leases: none).
+        Assert.True(byLease >= Requests / 2, $"{byLease} checks answered from a lease, {after.Cluster - before.Cluster} by the cluster");
+    }
+
+    [Fact]
+    public async Task ASignOutOutlastsTheLeaseOfAGatewayThatCannotBeToldAndThatGatewayRefusesTheSessionAfterwards()
+    {
+        using var api = new ApiClient(fixture.Gateway.BaseAddress);
+        await api.SignUpAndSignInAsync();
+        using var other = new ApiClient(fixture.OtherGateway.BaseAddress);
+        other.Http.DefaultRequestHeaders.Authorization = api.Http.DefaultRequestHeaders.Authorization;
+        // The other gateway checks the session and holds a lease on it ...
+        await other.CreatePostAsync("Before revoking");
+        var checks = await SessionChecksAsync(fixture.OtherGateway);
+        await other.CreatePostAsync("On the lease");
+        await Poll.UntilAsync(async () => (await SessionChecksAsync(fixture.OtherGateway)).Lease > checks.Lease, TimeSpan.FromSeconds(10), "the second post accepted on the lease", cancellationToken: TestContext.Current.CancellationToken);
+
+        // ... and hangs, so the user's grain cannot tell it: the revocation is acknowledged once that lease ran out.
+        fixture.OtherGateway.Process.Pause();
+        try
+        {
+            using var revoked = await api.Http.DeleteAsync(new Uri("/api/tokens/current", UriKind.Relative), TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
+        }
+        finally
+        {
+            fixture.OtherGateway.Process.Resume();
+        }
+
+        using var refused = await other.PostJsonAsync("/api/posts", new { title = "After revoking", body = "b" });
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+    }
+
+    [Fact]
     public async Task BehindAKnownProxyTheCookieIsSecureAndLimitsCountTheForwardedClient()
     {
         var proxied = await fixture.System.StartGatewayAsync(extraArguments: ["--Gateway:KnownProxies:0", "127.0.0.1", "--Gateway:SignUpPermitLimitPerAddress", "2", "--Gateway:SignUpPermitLimit", "100000"]);
@@ -106,6 +156,18 @@ public sealed class SessionTests(GatewayFixture fixture)
         {
             await proxied.Process.StopAsync(TimeSpan.FromSeconds(10));
         }
+    }
+
+    /// <summary>The gateway's session checks so far, answered from a lease and by the cluster.</summary>
+    private static async Task<(long Lease, long Cluster)> SessionChecksAsync(GatewayNode gateway)
+    {
+        using var http = new HttpClient { BaseAddress = gateway.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        var lines = (await http.GetStringAsync(new Uri("/metrics", UriKind.Relative), TestContext.Current.CancellationToken)).Split('\n');
+        long Count(string answeredBy) => lines
+            .Where(l => l.StartsWith("bookshelf_gateway_session_checks_total{", StringComparison.Ordinal) && l.Contains($"answered_by=\"{answeredBy}\"", StringComparison.Ordinal))
+            .Select(l => long.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture))
+            .Sum();
+        return (Count("lease"), Count("cluster"));
     }
 
     private static async Task<HttpStatusCode> NewPostPageAsync(GatewayNode gateway, string cookie)

@@ -34,6 +34,9 @@ public class ClusterFixture : IAsyncLifetime
     /// <summary>Lease duration of gateway subscriptions in this cluster.</summary>
     public TimeSpan LeaseDuration { get; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>How long gateways may accept a checked session in this cluster.</summary>
+    public TimeSpan SessionLease { get; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The cluster.</summary>
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
@@ -75,6 +78,7 @@ public class ClusterFixture : IAsyncLifetime
                 o.OutboxSweepInterval = TimeSpan.FromSeconds(1);
                 o.MaxCommentsPerPost = MaxCommentsPerPost;
             });
+            silo.Services.Configure<AccountsOptions>(o => o.SessionLease = SessionLease);
             silo.Services.Configure<ClusterMembershipOptions>(o =>
             {
                 o.ProbeTimeout = TimeSpan.FromSeconds(1);
