@@ -4,7 +4,7 @@ using BookShelf.Gateway.Sse;
 using BookShelf.Gateway.WebSockets;
 using BookShelf.ServiceDefaults;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(ServiceDefaultsExtensions.StartOptions(args));
 builder.AddBookShelfGateway();
 
 var app = builder.Build();

@@ -22,6 +22,22 @@ public static class ServiceDefaultsExtensions
     public const string ActivitySourceName = "BookShelf";
 
     /// <summary>
+    /// The host's start-up options: its content root (where <c>appsettings.json</c> is read from, and which the host
+    /// watches, with every folder below it, for changes) is the folder the program is in, not the working directory,
+    /// unless <c>--contentRoot</c> or <c>ASPNETCORE_CONTENTROOT</c> names one. Started from a repository or a data
+    /// folder, a host would otherwise ignore its own settings and take an inotify event for every write below it
+    /// (Redis' append-only file, logs): about 1 % of the machine per silo under the hot-site bench; from <c>/</c> it
+    /// would try to watch the whole file system.
+    /// </summary>
+    public static WebApplicationOptions StartOptions(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var named = args.Any(a => a.StartsWith("--contentRoot", StringComparison.OrdinalIgnoreCase) || a.StartsWith("/contentRoot", StringComparison.OrdinalIgnoreCase))
+            || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ASPNETCORE_CONTENTROOT"));
+        return new WebApplicationOptions { Args = args, ContentRootPath = named ? null : AppContext.BaseDirectory };
+    }
+
+    /// <summary>
     /// Whether traces are on: <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (the standard variable, or the same key in any
     /// configuration source) names a collector. Off, nothing traces and Orleans propagates no trace context.
     /// </summary>

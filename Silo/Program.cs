@@ -9,7 +9,7 @@ if (args is ["status", ..])
     return await ClusterStatus.RunAsync(args[1..]);
 }
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(ServiceDefaultsExtensions.StartOptions(args));
 builder.AddServiceDefaults("bookshelf-silo");
 builder.AddBookShelfSilo();
 builder.Services.AddHealthChecks().AddCheck<SiloReadyHealthCheck>("membership", tags: [ServiceDefaultsExtensions.ReadyTag]);

@@ -112,5 +112,32 @@ public sealed class OperatorTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task NoHostWatchesTheFolderItWasStartedFromWhereRedisAndTheLogsWrite()
+    {
+        var started = _system.Directory;
+        var folder = await InodeAsync(started);
+        foreach (var process in _system.Silos.Select(s => s.Process).Concat(_system.Gateways.Select(g => g.Process)))
+        {
+            Assert.Equal(Path.GetFullPath(started).TrimEnd('/'), new DirectoryInfo($"/proc/{process.Id}/cwd").ResolveLinkTarget(true)!.FullName.TrimEnd('/'));
+            // Every folder an inotify instance of the process watches, by inode: the host's content root and those below it.
+            var watched = System.IO.Directory.GetFiles($"/proc/{process.Id}/fdinfo")
+                .SelectMany(File.ReadLines)
+                .Where(l => l.StartsWith("inotify wd:", StringComparison.Ordinal))
+                .Select(l => l.Split(' ').Single(f => f.StartsWith("ino:", StringComparison.Ordinal))[4..])
+                .ToList();
+            Assert.DoesNotContain(folder, watched);
+        }
+    }
+
+    /// <summary>A folder's inode number in hex, as /proc's fdinfo writes it.</summary>
+    private static async Task<string> InodeAsync(string path)
+    {
+        using var stat = Process.Start(new ProcessStartInfo("stat", ["-c", "%i", path]) { RedirectStandardOutput = true })!;
+        var inode = (await stat.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken)).Trim();
+        await stat.WaitForExitAsync(TestContext.Current.CancellationToken);
+        return ulong.Parse(inode, System.Globalization.CultureInfo.InvariantCulture).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     private static bool Contains(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle) >= 0;
 }

@@ -268,15 +268,16 @@ public sealed class LocalSystem : IAsyncDisposable
     }
 
     /// <summary>Starts a process on its host: inside the host's namespace in the lab, here otherwise.</summary>
+    /// <summary>Starts a host in the system's folder, where Redis and the logs write, as an operator might start it from a data folder.</summary>
     private ManagedProcess Start(string name, string host, string fileName, IReadOnlyList<string> arguments, string logPath, IReadOnlyDictionary<string, string>? environment = null)
     {
         if (Options.Lab is { } lab)
         {
             var (file, args) = lab.Inside(host, fileName, arguments);
-            return ManagedProcess.Start(name, file, args, logPath, environment);
+            return ManagedProcess.Start(name, file, args, logPath, environment, Directory);
         }
 
-        return ManagedProcess.Start(name, fileName, arguments, logPath, environment);
+        return ManagedProcess.Start(name, fileName, arguments, logPath, environment, Directory);
     }
 
     private static string Configuration =>

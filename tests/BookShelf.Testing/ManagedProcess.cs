@@ -30,11 +30,12 @@ public sealed class ManagedProcess : IAsyncDisposable
     /// <summary>Whether it still runs.</summary>
     public bool IsRunning => !_process.HasExited;
 
-    /// <summary>Starts <paramref name="fileName"/> with <paramref name="arguments"/>; output goes to <paramref name="logPath"/>.</summary>
-    public static ManagedProcess Start(string name, string fileName, IEnumerable<string> arguments, string logPath, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>Starts <paramref name="fileName"/> with <paramref name="arguments"/> (in <paramref name="workingDirectory"/>, or this process's); output goes to <paramref name="logPath"/>.</summary>
+    public static ManagedProcess Start(string name, string fileName, IEnumerable<string> arguments, string logPath, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
+            WorkingDirectory = workingDirectory ?? "",
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
