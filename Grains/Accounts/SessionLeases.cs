@@ -38,6 +38,9 @@ internal sealed class SessionLeases
         return [.. holders.Where(h => h.Value > now).Select(h => (h.Key, h.Value))];
     }
 
+    /// <summary>Whether any lease still runs at <paramref name="now"/>.</summary>
+    public bool AnyRunning(DateTimeOffset now) => _bySession.Values.Any(holders => holders.Values.Any(until => until > now));
+
     /// <summary>Forgets the sessions not in <paramref name="stored"/> (ended or expired ones whose leases are done).</summary>
     public void Retain(IReadOnlyDictionary<string, DateTimeOffset> stored, DateTimeOffset now)
     {

@@ -4,8 +4,10 @@ namespace BookShelf.Grains.Accounts;
 /// One account, keyed by the lower-cased user name. Every authenticated request checks its session here, so each
 /// gateway node may accept a checked session for <see cref="AccountsOptions.SessionLease"/> without asking again;
 /// ending a session first makes every node holding a lease forget it (or outlasts the lease of a node that does not
-/// answer). The leases are kept in memory only, so an activation younger than one lease treats a session it did not
-/// start as possibly leased by its predecessor, and waits out that lease before acknowledging its end.
+/// answer). The leases are kept in memory only; the stored <see cref="UserState.LeasesOutstanding"/> says whether an
+/// earlier activation may have left some running (it ended without a clean goodbye, or within a lease of granting
+/// one). Then, for one lease from its start, an activation treats a session it did not start as possibly leased, and
+/// waits out that lease before acknowledging its end.
 /// </summary>
 public sealed partial class UserGrain(
     [PersistentState("user", StorageNames.Users)] IPersistentState<UserState> state,
@@ -22,6 +24,37 @@ public sealed partial class UserGrain(
     private readonly SessionLeases _leases = new();
     private readonly HashSet<string> _startedHere = new(StringComparer.Ordinal);
     private readonly DateTimeOffset _activated = time.GetUtcNow();
+    private bool _predecessorMayHaveLeases;
+
+    /// <inheritdoc />
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _predecessorMayHaveLeases = state.State.LeasesOutstanding;
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (!state.State.LeasesOutstanding || _leases.AnyRunning(now) || (_predecessorMayHaveLeases && now < _activated + options.Value.SessionLease + TimerMargin))
+        {
+            return;
+        }
+
+        // Every lease granted here has run out (an idle activation is collected long after its last one): the next
+        // activation need not wait for any.
+        state.State.LeasesOutstanding = false;
+        try
+        {
+            await state.WriteStateAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Left set in storage: the next activation waits one lease in the rare sign-out of its first seconds.
+            LogLeasesMarkNotCleared(logger, ex.Message);
+        }
+    }
 
     /// <inheritdoc />
     public async Task<bool> RegisterAsync(string displayName, string passwordHash)
@@ -108,22 +141,38 @@ public sealed partial class UserGrain(
         Task.FromResult(state.State.Sessions.TryGetValue(sessionId, out var until) && until > time.GetUtcNow());
 
     /// <inheritdoc />
-    public Task<SessionLease> CheckSessionAsync(string sessionId, ISessionObserver holder)
+    public async Task<SessionLease> CheckSessionAsync(string sessionId, ISessionObserver holder)
     {
         ArgumentNullException.ThrowIfNull(holder);
         var now = time.GetUtcNow();
         if (!state.State.Sessions.TryGetValue(sessionId, out var until) || until <= now)
         {
-            return Task.FromResult(SessionLease.Inactive);
+            return SessionLease.Inactive;
         }
 
         var lease = options.Value.SessionLease < until - now ? options.Value.SessionLease : until - now;
-        if (lease > TimeSpan.Zero)
+        if (lease <= TimeSpan.Zero)
         {
-            _leases.Grant(sessionId, holder, now, now + lease);
+            return new SessionLease(true, TimeSpan.Zero);
         }
 
-        return Task.FromResult(new SessionLease(true, lease));
+        if (!state.State.LeasesOutstanding)
+        {
+            // Stored before the first lease of this activation is handed out, so a successor knows to wait for it.
+            state.State.LeasesOutstanding = true;
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                state.State.LeasesOutstanding = false;
+                throw;
+            }
+        }
+
+        _leases.Grant(sessionId, holder, now, now + lease);
+        return new SessionLease(true, lease);
     }
 
     /// <inheritdoc />
@@ -144,7 +193,7 @@ public sealed partial class UserGrain(
         var waits = _leases.Take(sessionId, now).Select(l => RevokeAsync(l.Holder, sessionId, l.Until)).ToList();
         // An earlier activation (on a silo that died, or before a move) may have granted leases this one never saw.
         var predecessorsLeasesEnd = _activated + options.Value.SessionLease;
-        if (!_startedHere.Contains(sessionId) && predecessorsLeasesEnd > now)
+        if (_predecessorMayHaveLeases && !_startedHere.Contains(sessionId) && predecessorsLeasesEnd > now)
         {
             waits.Add(Task.Delay(predecessorsLeasesEnd - now + TimerMargin, time));
         }
@@ -172,6 +221,9 @@ public sealed partial class UserGrain(
         _ = told.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         await expired;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not store that no session lease is left running ({Reason}); the next activation will wait one lease before a sign-out of a session it did not start.")]
+    private static partial void LogLeasesMarkNotCleared(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "A gateway holding a session lease did not confirm a sign-out ({Reason}); the sign-out waited for the lease to run out instead.")]
     private static partial void LogLeaseOutlasted(ILogger logger, string reason);

@@ -12,4 +12,11 @@ public sealed class UserState
 
     /// <summary>Signed-in sessions (cookies and tokens) by id, with when each expires.</summary>
     [Id(2)] public Dictionary<string, DateTimeOffset> Sessions { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Whether gateways may hold session leases an earlier activation granted: set before an activation grants its
+    /// first, cleared when an activation ends with none still running. A new activation that finds it set (its
+    /// predecessor's silo died, say) waits out one lease before acknowledging the end of a session it did not start.
+    /// </summary>
+    [Id(3)] public bool LeasesOutstanding { get; set; }
 }

@@ -63,6 +63,27 @@ public sealed class SessionLeaseTests(ClusterFixture fixture)
         Assert.Equal(SessionLease.Inactive, await user.CheckSessionAsync(session, fixture.Grains.CreateObjectReference<ISessionObserver>(gateway)));
     }
 
+    [Fact]
+    public async Task ASignOutOnANewActivationDoesNotWaitWhenItsPredecessorEndedWithNoLeaseRunning()
+    {
+        var (user, name, session) = await UserWithSessionAsync();
+        var gateway = StartGateway();
+        Assert.True(await gateway.CheckAsync(name, session, holder => user.CheckSessionAsync(session, holder!)));
+        await Poll.UntilAsync(() => Task.FromResult(!gateway.IsLeased(name, session)), fixture.SessionLease + TimeSpan.FromSeconds(10), "the lease ran out", cancellationToken: TestContext.Current.CancellationToken);
+
+        // Collected with every lease run out (as an idle activation always is): it stores that none is left.
+        var management = fixture.Grains.GetGrain<IManagementGrain>(0);
+        await management.ForceActivationCollection(TimeSpan.FromMilliseconds(1), TestContext.Current.CancellationToken);
+        await Poll.UntilAsync(async () => await management.GetActivationAddress(user) is null, TimeSpan.FromSeconds(10), "the user's grain deactivated", cancellationToken: TestContext.Current.CancellationToken);
+
+        var ending = Stopwatch.StartNew();
+        await user.EndSessionAsync(session);
+
+        // Waiting would have taken a whole lease; a plain sign-out takes a storage write.
+        Assert.True(ending.Elapsed < fixture.SessionLease, $"the sign-out waited {ending.Elapsed}, a lease is {fixture.SessionLease}");
+        Assert.Equal(SessionLease.Inactive, await user.CheckSessionAsync(session, fixture.Grains.CreateObjectReference<ISessionObserver>(gateway)));
+    }
+
     private SessionLeaseCache StartGateway()
     {
         var gateway = new SessionLeaseCache(fixture.Grains, TimeProvider.System);
