@@ -223,7 +223,9 @@ public sealed partial class SseSession : IFeedListener, Presence.IPresenceListen
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             LogSubscribeFailed(_logger, ex, group);
-            Send(ControlFrames.Error("unavailable", "The group could not be joined right now; reconnect.", group));
+            Send(ControlFrames.Error("unavailable", "The group could not be joined right now; the stream ends: reconnect and resume.", group));
+            // Left open, a stream would never carry that group's events; ended, the browser reconnects with Last-Event-ID.
+            End();
             return;
         }
 
@@ -267,7 +269,9 @@ public sealed partial class SseSession : IFeedListener, Presence.IPresenceListen
             }
 
             LogSubscribeFailed(_logger, ex, group);
-            Send(ControlFrames.Error("unavailable", "The group could not be joined right now; reconnect.", group));
+            Send(ControlFrames.Error("unavailable", "The group could not be joined right now; the stream ends: reconnect and resume.", group));
+            // Left open, a stream would never carry that group's events; ended, the browser reconnects with Last-Event-ID.
+            End();
             return;
         }
 

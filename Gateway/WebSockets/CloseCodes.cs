@@ -18,6 +18,9 @@ public static class CloseCodes
     /// <summary>The gateway is shutting down: reconnect (to any gateway) and resume (1012, service restart).</summary>
     public const int Restarting = 1012;
 
+    /// <summary>A group could not be joined because the cluster did not answer in time: reconnect and resume (1013, try again later).</summary>
+    public const int TryAgainLater = 1013;
+
     /// <summary>The client did not keep up: reconnect and resume from the last seq it saw (4001).</summary>
     public const int TooSlow = 4001;
 

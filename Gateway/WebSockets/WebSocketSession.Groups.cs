@@ -97,8 +97,7 @@ public sealed partial class WebSocketSession
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            LogSubscribeFailed(_logger, ex, group);
-            Send(ControlFrames.Error("unavailable", "The group could not be joined right now; try again.", group));
+            JoinFailed(ex, group);
             return;
         }
 
@@ -151,14 +150,29 @@ public sealed partial class WebSocketSession
                 _groups = [.. _groups.Where(p => p != position)];
             }
 
-            LogSubscribeFailed(_logger, ex, group);
-            Send(ControlFrames.Error("unavailable", "The group could not be joined right now; try again.", group));
+            JoinFailed(ex, group);
             return;
         }
 
         if (presence)
         {
             await WatchPresenceAsync(position);
+        }
+    }
+
+    /// <summary>
+    /// A join the cluster did not answer: the client hears why, then the connection closes with
+    /// <see cref="CloseCodes.TryAgainLater"/> (at once, or once attached), so that every client's own reconnect
+    /// resumes all its groups; left open, a client that only listens would wait for that group's events forever.
+    /// </summary>
+    private void JoinFailed(Exception ex, string group)
+    {
+        LogSubscribeFailed(_logger, ex, group);
+        Send(ControlFrames.Error("unavailable", "The group could not be joined right now; the connection closes: reconnect and resume.", group));
+        _joinFailed = true;
+        if (_running)
+        {
+            Close(CloseCodes.TryAgainLater, JoinFailedReason);
         }
     }
 

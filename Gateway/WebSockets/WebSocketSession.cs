@@ -31,6 +31,9 @@ public sealed partial class WebSocketSession : IFeedListener, Presence.IPresence
     private PipeReader? _input;
     private GroupPosition[] _groups = [];
     private volatile bool _ending;
+    private volatile bool _joinFailed;
+    private volatile bool _running;
+    private const string JoinFailedReason = "a group could not be joined: reconnect and resume";
     private long _lastReceived = Environment.TickCount64;
     private long _pingSent;
     private readonly FrameDecoder _decoder;
@@ -96,6 +99,13 @@ public sealed partial class WebSocketSession : IFeedListener, Presence.IPresence
             foreach (var (group, resume) in resumes)
             {
                 await SubscribeAsync(group, resume, announce: true, _urlPresence, CancellationToken.None);
+            }
+
+            _running = true;
+            if (_joinFailed)
+            {
+                (code, reason) = (CloseCodes.TryAgainLater, JoinFailedReason);
+                return;
             }
 
             while (true)

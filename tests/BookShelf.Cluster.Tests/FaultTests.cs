@@ -1,3 +1,4 @@
+using System.Net.WebSockets;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 
@@ -172,6 +173,67 @@ public sealed class FaultTests : IAsyncLifetime
         var items = (await api.GetJsonAsync("/api/posts?limit=100"))!["items"]!.AsArray();
         Assert.Contains(items, item => item!["id"]!.GetValue<long>() == after);
         Assert.DoesNotContain(items, item => item!["title"]!.GetValue<string>() == title);
+    }
+
+    [Fact]
+    public async Task AConnectionWhoseGroupCannotBeJoinedIsToldAndClosedSoItsClientReconnectsAndResumes()
+    {
+        using var api = new ApiClient(_system.Gateways[0].BaseAddress);
+        await api.SignUpAndSignInAsync();
+        var post = await api.CreatePostAsync("joined while the silos are paused " + Guid.NewGuid().ToString("N"));
+        var group = $"post-{post}";
+
+        // Every silo stopped: no gateway has this group's feed yet, so joining it needs the cluster, which does not
+        // answer. Left open, the connection would never carry the group's events; it must say why and close.
+        foreach (var silo in _system.Silos)
+        {
+            silo.Process.Pause();
+        }
+
+        try
+        {
+            await using var socket = await FeedSocket.ConnectAsync(_system.Gateways[0].WebSocketUri($"?groups={group}"), cancellationToken: TestContext.Current.CancellationToken);
+            await socket.WaitClosedAsync("the connection closed after its join failed", TimeSpan.FromSeconds(30));
+            // 1013 from the failed join; 4002 if the gateway's own watch on the cluster gave up first. Both mean "reconnect and resume".
+            Assert.Contains(socket.CloseStatus, new WebSocketCloseStatus?[] { (WebSocketCloseStatus)1013, (WebSocketCloseStatus)4002 });
+            if (socket.CloseStatus == (WebSocketCloseStatus)1013)
+            {
+                Assert.Contains(socket.Frames, f => (string?)f["type"] == "error" && (string?)f["code"] == "unavailable" && (string?)f["group"] == group);
+            }
+        }
+        finally
+        {
+            foreach (var silo in _system.Silos)
+            {
+                silo.Process.Resume();
+            }
+        }
+
+        // The client's reconnect, once the cluster answers again, joins the group and gets its events.
+        FeedSocket? again = null;
+        await Poll.UntilAsync(async () =>
+        {
+            if (again is not null)
+            {
+                await again.DisposeAsync();
+            }
+
+            try
+            {
+                again = await FeedSocket.ConnectAsync(_system.Gateways[0].WebSocketUri($"?groups={group}"), cancellationToken: TestContext.Current.CancellationToken);
+                await again.RoundTripAsync();
+                return again.CloseStatus is null && !again.Frames.Any(f => (string?)f["type"] == "error");
+            }
+            catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or TimeoutException or InvalidOperationException)
+            {
+                return false; // refused (503) or closed while the cluster comes back
+            }
+        }, TimeSpan.FromSeconds(60), "a connection that joins the group once the silos run again", cancellationToken: TestContext.Current.CancellationToken);
+        await using (again)
+        {
+            await api.CommentAsync(post, "after the silos resumed");
+            await again!.WaitForEventsAsync(group, 1, "the comment's event on the rejoined connection");
+        }
     }
 
     private async Task AssertEveryAcknowledgedPostReadableAndDeliveredAsync(PostLoad load, string scenario)
