@@ -24,7 +24,7 @@ public static class ServiceDefaultsExtensions
     /// <summary>
     /// The host's start-up options: its content root (where <c>appsettings.json</c> is read from, and which the host
     /// watches, with every folder below it, for changes) is the folder the program is in, not the working directory,
-    /// unless <c>--contentRoot</c> or <c>ASPNETCORE_CONTENTROOT</c> names one. Started from a repository or a data
+    /// unless <c>--contentRoot</c>, <c>ASPNETCORE_CONTENTROOT</c> or <c>DOTNET_CONTENTROOT</c> names one. Started from a repository or a data
     /// folder, a host would otherwise ignore its own settings and take an inotify event for every write below it
     /// (Redis' append-only file, logs): about 1 % of the machine per silo under the hot-site bench; from <c>/</c> it
     /// would try to watch the whole file system.
@@ -33,7 +33,8 @@ public static class ServiceDefaultsExtensions
     {
         ArgumentNullException.ThrowIfNull(args);
         var named = args.Any(a => a.StartsWith("--contentRoot", StringComparison.OrdinalIgnoreCase) || a.StartsWith("/contentRoot", StringComparison.OrdinalIgnoreCase))
-            || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ASPNETCORE_CONTENTROOT"));
+            || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ASPNETCORE_CONTENTROOT"))
+            || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DOTNET_CONTENTROOT"));
         return new WebApplicationOptions { Args = args, ContentRootPath = named ? null : AppContext.BaseDirectory };
     }
 

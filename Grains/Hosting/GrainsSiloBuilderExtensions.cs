@@ -28,7 +28,9 @@ public static class GrainsSiloBuilderExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddOptions<GrainCollectionOptions>().Configure<IOptions<FeedOptions>>(
-            (collection, feed) => collection.ClassSpecificCollectionAge[typeof(Posts.PostGrain).FullName!] = feed.Value.PostIdleLifetime);
+            (collection, feed) => collection.ClassSpecificCollectionAge[PostIdleLifetimeValidator.PostGrainKey] = feed.Value.PostIdleLifetime)
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<GrainCollectionOptions>, PostIdleLifetimeValidator>();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddMetrics();
         builder.Services.TryAddSingleton<Diagnostics.FeedMetrics>();

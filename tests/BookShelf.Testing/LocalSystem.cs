@@ -267,8 +267,10 @@ public sealed class LocalSystem : IAsyncDisposable
         return environment;
     }
 
-    /// <summary>Starts a process on its host: inside the host's namespace in the lab, here otherwise.</summary>
-    /// <summary>Starts a host in the system's folder, where Redis and the logs write, as an operator might start it from a data folder.</summary>
+    /// <summary>
+    /// Starts a process on its host (inside the host's namespace in the lab, here otherwise), in the system's folder,
+    /// where Redis and the logs write, as an operator might start it from a data folder.
+    /// </summary>
     private ManagedProcess Start(string name, string host, string fileName, IReadOnlyList<string> arguments, string logPath, IReadOnlyDictionary<string, string>? environment = null)
     {
         if (Options.Lab is { } lab)
