@@ -50,9 +50,7 @@ public sealed class SessionLeaseTests(ClusterFixture fixture)
 
         // The activation that granted the lease goes (as when its silo dies); the next call makes a new one.
         // (Every idle activation of this cluster goes with it; the tests sharing it run one at a time and keep their state in storage.)
-        var management = fixture.Grains.GetGrain<IManagementGrain>(0);
-        await management.ForceActivationCollection(TimeSpan.FromMilliseconds(1), TestContext.Current.CancellationToken);
-        await Poll.UntilAsync(async () => await management.GetActivationAddress(user) is null, TimeSpan.FromSeconds(10), "the user's grain deactivated", cancellationToken: TestContext.Current.CancellationToken);
+        await fixture.DeactivateAsync(user, TestContext.Current.CancellationToken);
 
         var ending = Stopwatch.StartNew();
         await user.EndSessionAsync(session);
@@ -72,9 +70,7 @@ public sealed class SessionLeaseTests(ClusterFixture fixture)
         await Poll.UntilAsync(() => Task.FromResult(!gateway.IsLeased(name, session)), fixture.SessionLease + TimeSpan.FromSeconds(10), "the lease ran out", cancellationToken: TestContext.Current.CancellationToken);
 
         // Collected with every lease run out (as an idle activation always is): it stores that none is left.
-        var management = fixture.Grains.GetGrain<IManagementGrain>(0);
-        await management.ForceActivationCollection(TimeSpan.FromMilliseconds(1), TestContext.Current.CancellationToken);
-        await Poll.UntilAsync(async () => await management.GetActivationAddress(user) is null, TimeSpan.FromSeconds(10), "the user's grain deactivated", cancellationToken: TestContext.Current.CancellationToken);
+        await fixture.DeactivateAsync(user, TestContext.Current.CancellationToken);
 
         var ending = Stopwatch.StartNew();
         await user.EndSessionAsync(session);

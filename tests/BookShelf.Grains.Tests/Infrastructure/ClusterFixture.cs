@@ -121,6 +121,28 @@ public class ClusterFixture : IAsyncLifetime
         return gateway;
     }
 
+    /// <summary>
+    /// Collects <paramref name="grain"/>'s activation (with every other idle one) and waits until no silo holds it. Asks
+    /// each silo's catalog, not the directory: a directory lookup is cached on the silo that makes it, and one made
+    /// while the activation was still going stays there. Collects again until it is gone: a collection asked for
+    /// while the activation is still finishing the call just answered passes it over.
+    /// </summary>
+    public async Task DeactivateAsync(IAddressable grain, CancellationToken cancellationToken)
+    {
+        var management = Grains.GetGrain<IManagementGrain>(0);
+        var id = grain.GetGrainId();
+        await Poll.UntilAsync(
+            async () =>
+            {
+                await management.ForceActivationCollection(TimeSpan.FromMilliseconds(1), cancellationToken);
+                return !(await management.GetActiveGrains(id.Type)).Contains(id);
+            },
+            TimeSpan.FromSeconds(30),
+            $"{id} to be deactivated",
+            TimeSpan.FromMilliseconds(250),
+            cancellationToken);
+    }
+
     /// <summary>Creates a post with a fresh id, as the gateway does.</summary>
     public async Task<PostDetails> CreatePostAsync(string title, string author = "alice") =>
         await Grains.GetGrain<IPostGrain>(await NewPostIdAsync()).CreateAsync(new PostDraft(author, title, $"Body of {title}"));
