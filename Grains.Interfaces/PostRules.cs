@@ -62,6 +62,10 @@ public static class PostRules
             ?? CheckText("body", draft.Body, MaxBodyLength);
     }
 
+    /// <summary>Returns the problem with creating post <paramref name="id"/> from <paramref name="draft"/>, or null when there is none.</summary>
+    public static BookShelfValidationException? ValidateCreate(long id, Models.PostDraft draft) =>
+        Validate(draft) ?? (id <= 0 || id >= MaxPostId ? new BookShelfValidationException("id", "Post ids are positive integers below 2^53.") : null);
+
     /// <summary>Returns the problem with a required text field, or null when it is valid.</summary>
     public static BookShelfValidationException? CheckText(string field, string? value, int maxLength)
     {

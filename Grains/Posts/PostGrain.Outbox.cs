@@ -42,6 +42,7 @@ public sealed partial class PostGrain
         // A stale activation (its silo paused past its death) must not answer from memory: storage decides.
         await state.ReadStateAsync();
         _comments = null;
+        _readForThisCall = false;
         await DropConfirmedAsync();
         var settled = await TryDeliverAsync();
         var waiting = state.State.Outbox.Select(e => e.Key).ToHashSet(StringComparer.Ordinal);

@@ -14,7 +14,7 @@ namespace BookShelf.Grains.Posts;
 /// </summary>
 [Orleans.Placement.PreferLocalPlacement]
 public sealed partial class PostGrain(
-    [PersistentState("post", StorageNames.Posts)] IPersistentState<PostState> state,
+    [PersistentState(PostGrain.StateName, StorageNames.Posts)] IPersistentState<PostState> state,
     IOutboxJournal journal,
     Feed.FeedAppender appender,
     IOptions<FeedOptions> options,
@@ -22,12 +22,17 @@ public sealed partial class PostGrain(
     Diagnostics.FeedMetrics metrics,
     ILogger<PostGrain> logger) : Grain, IPostGrain
 {
+    /// <summary>The name of a post's state in storage (<see cref="PostCreatorGrain"/> writes it too).</summary>
+    internal const string StateName = "post";
+
     /// <summary>Like requests remembered per user (a retry comes within seconds; a few toggles from other tabs may come between).</summary>
     private const int RememberedLikeRequests = 8;
 
     private IGrainTimer? _retryTimer;
     private bool _freshOutbox;
     private PostComments? _comments;
+    // True only until the call that activated this grain looks at it (every call clears it): see ExistsAsync.
+    private bool _readForThisCall = true;
 
     private long Id => this.GetPrimaryKeyLong();
 
@@ -45,18 +50,14 @@ public sealed partial class PostGrain(
     public async Task<PostDetails> CreateAsync(PostDraft draft)
     {
         ArgumentNullException.ThrowIfNull(draft);
-        if (PostRules.Validate(draft) is { } invalid)
+        if (PostRules.ValidateCreate(Id, draft) is { } invalid)
         {
             throw invalid;
         }
 
-        if (Id <= 0 || Id >= PostRules.MaxPostId)
-        {
-            throw new BookShelfValidationException("id", "Post ids are positive integers below 2^53.");
-        }
-
+        var exists = await ExistsAsync();
         var post = state.State;
-        if (post.Exists)
+        if (exists)
         {
             // A retried create of the same draft is answered again; anything else is a conflict.
             if (post.Author == draft.Author && post.Title == draft.Title && post.Body == draft.Body)
@@ -85,21 +86,24 @@ public sealed partial class PostGrain(
     }
 
     /// <inheritdoc />
-    public Task<PostDetails?> GetAsync()
+    public async Task<PostDetails?> GetAsync()
     {
-        if (!state.State.Exists)
+        if (!await ExistsAsync())
         {
             // A made-up id: do not keep an activation for it.
             DeactivateOnIdle();
-            return Task.FromResult<PostDetails?>(null);
+            return null;
         }
 
-        return Task.FromResult<PostDetails?>(Details());
+        return Details();
     }
 
     /// <inheritdoc />
     public Task<PostCounts?> GetCountsAsync()
     {
+        // Read-only calls interleave, so this one does not read storage again (see ExistsAsync): a list shows no counts
+        // for a post this activation missed, and the activation goes.
+        _readForThisCall = false;
         if (!state.State.Exists)
         {
             DeactivateOnIdle();
@@ -110,20 +114,20 @@ public sealed partial class PostGrain(
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<CommentDetails>> GetCommentsAsync(long afterId, int max)
+    public async Task<IReadOnlyList<CommentDetails>> GetCommentsAsync(long afterId, int max)
     {
-        EnsureExists();
+        await EnsureExistsAsync();
         max = Math.Clamp(max, 0, PostRules.MaxCommentsPerRead);
-        return Comments.ReadAsync(Math.Max(0, afterId) + 1, Math.Max(0, afterId) + max);
+        return await Comments.ReadAsync(Math.Max(0, afterId) + 1, Math.Max(0, afterId) + max);
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<CommentDetails>> GetLatestCommentsAsync(long beforeId, int max)
+    public async Task<IReadOnlyList<CommentDetails>> GetLatestCommentsAsync(long beforeId, int max)
     {
-        EnsureExists();
+        await EnsureExistsAsync();
         max = Math.Clamp(max, 0, PostRules.MaxCommentsPerRead);
         var to = beforeId <= 0 ? Comments.Count : Math.Min(Comments.Count, beforeId - 1);
-        return Comments.ReadAsync(to - max + 1, to);
+        return await Comments.ReadAsync(to - max + 1, to);
     }
 
     private PostComments Comments => _comments ??= new PostComments(
@@ -143,7 +147,7 @@ public sealed partial class PostGrain(
     public async Task<IReadOnlyList<PostChangeResult>> ApplyAsync(IReadOnlyList<PostChange> changes)
     {
         ArgumentNullException.ThrowIfNull(changes);
-        EnsureExists();
+        await EnsureExistsAsync();
         var results = new PostChangeResult[changes.Count];
         var events = new List<FeedEvent>();
         var rollbacks = new List<Action>();
@@ -280,15 +284,40 @@ public sealed partial class PostGrain(
     public Task<bool> LikesAsync(string user)
     {
         ArgumentNullException.ThrowIfNull(user);
+        _readForThisCall = false;
         return Task.FromResult(state.State.Likers.Contains(user.ToLowerInvariant()));
     }
 
-    private void EnsureExists()
+    private async Task EnsureExistsAsync()
     {
-        if (!state.State.Exists)
+        if (!await ExistsAsync())
         {
             throw new BookShelfNotFoundException($"Post {Id} does not exist.");
         }
+    }
+
+    /// <summary>
+    /// Whether the post exists, asking storage again when this activation read "no post" for an earlier call: posts
+    /// are created without being activated (<see cref="PostCreatorGrain"/>), so an activation made by a read of the
+    /// id before its create was stored (a guess, or a retry racing the first attempt) would otherwise keep answering
+    /// "no such post" after the 201. The call that activated it is answered from that first read, which was
+    /// concurrent with the create.
+    /// </summary>
+    private async Task<bool> ExistsAsync()
+    {
+        if (!state.State.Exists && !_readForThisCall)
+        {
+            await state.ReadStateAsync();
+            _comments = null;
+            await DropConfirmedAsync();
+            if (state.State.Outbox.Count > 0)
+            {
+                ScheduleRetry();
+            }
+        }
+
+        _readForThisCall = false;
+        return state.State.Exists;
     }
 
     /// <summary>The post as its create answered it (a retried create gets the same answer, whatever came since).</summary>

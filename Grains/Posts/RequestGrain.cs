@@ -16,7 +16,7 @@ public sealed class RequestGrain(
     {
         ArgumentNullException.ThrowIfNull(draft);
         var postId = await RecordAsync(Fingerprint("post", 0, draft.Author, draft.Title, draft.Body), newId);
-        return await GrainFactory.GetGrain<IPostGrain>(postId).CreateAsync(draft);
+        return await GrainFactory.GetGrain<IPostCreatorGrain>(0).CreateAsync(postId, draft);
     }
 
     /// <inheritdoc />

@@ -50,8 +50,8 @@ public sealed class OperatorTests : IAsyncLifetime
         var id = Convert.FromHexString(traceId.ToHexString());
         bool From(string service, string? span = null) => _collector.Exports.Any(e =>
             Contains(e, id) && Contains(e, Encoding.UTF8.GetBytes(service)) && (span is null || Contains(e, Encoding.UTF8.GetBytes(span))));
-        await Poll.UntilAsync(() => Task.FromResult(From("bookshelf-gateway", "POST") && From("bookshelf-silo", "PostGrain")), TimeSpan.FromSeconds(30),
-            "spans of the trace from the gateway (its HTTP request) and from the silo (the post's grain call)", cancellationToken: TestContext.Current.CancellationToken);
+        await Poll.UntilAsync(() => Task.FromResult(From("bookshelf-gateway", "POST") && From("bookshelf-silo", "PostCreatorGrain")), TimeSpan.FromSeconds(30),
+            "spans of the trace from the gateway (its HTTP request) and from the silo (the create's grain call)", cancellationToken: TestContext.Current.CancellationToken);
     }
 
     [Fact]
