@@ -33,8 +33,8 @@ public sealed class FeedOptions
 
     /// <summary>
     /// How long a post's activation stays in its silo's memory once nothing uses it (Orleans' collector looks once a
-    /// minute, so it goes up to a minute later). Every post read, commented or liked is an activation (a new post is not:
-    /// <see cref="Posts.PostCreatorGrain"/> stores it): at Orleans' default of 15 minutes a silo would hold every post in
+    /// minute, so it goes up to a minute later). Every post read (a list reads each shown post's counts), commented or liked is
+    /// an activation (its create is not: <see cref="Posts.PostCreatorGrain"/> stores it): at Orleans' default of 15 minutes a silo would hold every post in
     /// use in the last quarter of an hour, about 6 KB each. A post read or
     /// written again within it stays; one read later comes back from storage. Must exceed the collector's interval
     /// (<c>GrainCollectionOptions.CollectionQuantum</c>, 1 minute unless changed).

@@ -106,12 +106,12 @@ public sealed partial class PostCreatorGrain(
         }
     }
 
-    [LoggerMessage(2101, LogLevel.Debug, "Post {PostId} created by {Author} (not activated)")]
+    [LoggerMessage(2201, LogLevel.Debug, "Post {PostId} created by {Author} (not activated)")]
     private static partial void LogCreated(ILogger logger, long postId, string author);
 
-    [LoggerMessage(2102, LogLevel.Debug, "Post {PostId}: the id is taken; the post answers the create")]
+    [LoggerMessage(2202, LogLevel.Debug, "Post {PostId}: the id is taken; the post answers the create")]
     private static partial void LogIdTaken(ILogger logger, long postId);
 
-    [LoggerMessage(2103, LogLevel.Debug, "Stream copies of {Count} new post(s) for {Group} not published; their feed confirmations cover them")]
+    [LoggerMessage(2203, LogLevel.Debug, "Stream copies of {Count} new post(s) for {Group} not published; their feed confirmations cover them")]
     private static partial void LogStreamFailed(ILogger logger, Exception exception, string group, int count);
 }

@@ -1,4 +1,5 @@
 using Orleans.Runtime;
+using Orleans.Storage;
 using Orleans.Streams;
 
 namespace BookShelf.Grains.Posts;
@@ -41,8 +42,12 @@ public sealed partial class PostGrain
         ArgumentNullException.ThrowIfNull(journalKeys);
         // A stale activation (its silo paused past its death) must not answer from memory: storage decides.
         await state.ReadStateAsync();
+        if (!state.RecordExists && !await TryStoreAbsentAsync())
+        {
+            await state.ReadStateAsync();
+        }
+
         _comments = null;
-        _readForThisCall = false;
         await DropConfirmedAsync();
         var settled = await TryDeliverAsync();
         var waiting = state.State.Outbox.Select(e => e.Key).ToHashSet(StringComparer.Ordinal);
@@ -54,6 +59,27 @@ public sealed partial class PostGrain
         }
 
         return settled;
+    }
+
+    /// <summary>
+    /// Stores "no post" under this id, only if nothing is stored yet; false when something is (a create got there
+    /// first). A new post is stored by <see cref="PostCreatorGrain"/>, outside this grain's turns, after its journal
+    /// mark: a sweep that found no post must not let go of that mark while the create's write may still land (a post
+    /// stored without its mark would never be confirmed). Once "no post" is stored, such a write finds the id taken
+    /// and the create is carried out by this grain, in its turns.
+    /// </summary>
+    private async Task<bool> TryStoreAbsentAsync()
+    {
+        state.State = new PostState();
+        try
+        {
+            await state.WriteStateAsync();
+            return true;
+        }
+        catch (InconsistentStateException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Confirms what waits in the outbox; false (logged) when a feed could not be reached.</summary>

@@ -31,8 +31,6 @@ public sealed partial class PostGrain(
     private IGrainTimer? _retryTimer;
     private bool _freshOutbox;
     private PostComments? _comments;
-    // True only until the call that activated this grain looks at it (every call clears it): see ExistsAsync.
-    private bool _readForThisCall = true;
 
     private long Id => this.GetPrimaryKeyLong();
 
@@ -101,9 +99,8 @@ public sealed partial class PostGrain(
     /// <inheritdoc />
     public Task<PostCounts?> GetCountsAsync()
     {
-        // Read-only calls interleave, so this one does not read storage again (see ExistsAsync): a list shows no counts
-        // for a post this activation missed, and the activation goes.
-        _readForThisCall = false;
+        // Read-only calls interleave with each other, so this one does not read storage again (see ExistsAsync): a list
+        // shows no counts (0 and 0, right for a new post) for a post this activation missed, and the activation goes.
         if (!state.State.Exists)
         {
             DeactivateOnIdle();
@@ -284,7 +281,6 @@ public sealed partial class PostGrain(
     public Task<bool> LikesAsync(string user)
     {
         ArgumentNullException.ThrowIfNull(user);
-        _readForThisCall = false;
         return Task.FromResult(state.State.Likers.Contains(user.ToLowerInvariant()));
     }
 
@@ -297,15 +293,14 @@ public sealed partial class PostGrain(
     }
 
     /// <summary>
-    /// Whether the post exists, asking storage again when this activation read "no post" for an earlier call: posts
-    /// are created without being activated (<see cref="PostCreatorGrain"/>), so an activation made by a read of the
-    /// id before its create was stored (a guess, or a retry racing the first attempt) would otherwise keep answering
-    /// "no such post" after the 201. The call that activated it is answered from that first read, which was
-    /// concurrent with the create.
+    /// Whether the post exists, never answering "no post" from memory: posts are created without being activated
+    /// (<see cref="PostCreatorGrain"/>), so an activation made by a read of the id before its create was stored (a
+    /// guess, or a retry racing the first attempt) would otherwise keep answering "no such post" after the 201. It
+    /// costs a second read only for ids that hold no post.
     /// </summary>
     private async Task<bool> ExistsAsync()
     {
-        if (!state.State.Exists && !_readForThisCall)
+        if (!state.State.Exists)
         {
             await state.ReadStateAsync();
             _comments = null;
@@ -316,7 +311,6 @@ public sealed partial class PostGrain(
             }
         }
 
-        _readForThisCall = false;
         return state.State.Exists;
     }
 

@@ -19,6 +19,7 @@ public class ClusterFixture : IAsyncLifetime
 {
     private readonly ConcurrentDictionary<string, (byte[] Data, string ETag)> _store = new();
     private readonly ConcurrentDictionary<string, int> _writes = new();
+    private readonly ConcurrentDictionary<string, Func<Func<Task>, Task>> _interceptors = new();
     private readonly SharedOutboxJournal _journal = new(TimeProvider.System);
     private readonly List<GatewayFeed> _gateways = [];
 
@@ -46,6 +47,13 @@ public class ClusterFixture : IAsyncLifetime
     /// <summary>How many times a grain's state was written so far.</summary>
     public int Writes(string stateName, Orleans.Runtime.GrainId grainId) => _writes.TryGetValue(SharedMemoryGrainStorage.Key(stateName, grainId), out var n) ? n : 0;
 
+    /// <summary>
+    /// Runs the next write of <paramref name="stateName"/> for <paramref name="grainId"/> through <paramref name="intercept"/>
+    /// (given the write itself): to hold it, or to lose its answer after it is stored. Only that one write.
+    /// </summary>
+    public void InterceptNextWrite(string stateName, Orleans.Runtime.GrainId grainId, Func<Func<Task>, Task> intercept) =>
+        Assert.True(_interceptors.TryAdd(SharedMemoryGrainStorage.Key(stateName, grainId), intercept), "a write of that grain is already intercepted");
+
     /// <summary>The outbox journal every silo shares.</summary>
     public SharedOutboxJournal Journal => _journal;
 
@@ -64,7 +72,7 @@ public class ClusterFixture : IAsyncLifetime
             silo.AddBookShelfGrains();
             foreach (var name in StorageNames.All)
             {
-                silo.Services.AddKeyedSingleton<IGrainStorage>(name, (sp, _) => new SharedMemoryGrainStorage(_store, sp.GetRequiredService<Serializer>(), _writes));
+                silo.Services.AddKeyedSingleton<IGrainStorage>(name, (sp, _) => new SharedMemoryGrainStorage(_store, sp.GetRequiredService<Serializer>(), _writes, _interceptors));
             }
 
             silo.Services.AddSingleton<Posts.IOutboxJournal>(_journal);
@@ -143,9 +151,9 @@ public class ClusterFixture : IAsyncLifetime
             cancellationToken);
     }
 
-    /// <summary>Creates a post with a fresh id, as the gateway does.</summary>
+    /// <summary>Creates a post with a fresh id, as the gateway does (through a silo's <see cref="IPostCreatorGrain"/>).</summary>
     public async Task<PostDetails> CreatePostAsync(string title, string author = "alice") =>
-        await Grains.GetGrain<IPostGrain>(await NewPostIdAsync()).CreateAsync(new PostDraft(author, title, $"Body of {title}"));
+        await Grains.GetGrain<IPostCreatorGrain>(0).CreateAsync(await NewPostIdAsync(), new PostDraft(author, title, $"Body of {title}"));
 
     /// <summary>A fresh post id from the cluster's id sequence.</summary>
     public Task<long> NewPostIdAsync() => Grains.GetGrain<IIdBlockGrain>(IdBlockKeys.Posts).ReserveAsync(1);

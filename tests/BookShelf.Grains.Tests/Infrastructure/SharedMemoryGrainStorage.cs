@@ -10,7 +10,11 @@ namespace BookShelf.Grains.Tests.Infrastructure;
 /// same dictionary, so killing a silo loses nothing that was written (Orleans' memory storage keeps state in
 /// grains, which die with their silo). States are stored serialized and checked by ETag, like real storage.
 /// </summary>
-public sealed class SharedMemoryGrainStorage(ConcurrentDictionary<string, (byte[] Data, string ETag)> store, Serializer serializer, ConcurrentDictionary<string, int>? writes = null) : IGrainStorage
+public sealed class SharedMemoryGrainStorage(
+    ConcurrentDictionary<string, (byte[] Data, string ETag)> store,
+    Serializer serializer,
+    ConcurrentDictionary<string, int>? writes = null,
+    ConcurrentDictionary<string, Func<Func<Task>, Task>>? interceptors = null) : IGrainStorage
 {
     /// <summary>The key of a grain's state in the store (and in the write counts).</summary>
     public static string Key(string stateName, GrainId grainId) => $"{stateName}|{grainId}";
@@ -37,6 +41,12 @@ public sealed class SharedMemoryGrainStorage(ConcurrentDictionary<string, (byte[
     /// <inheritdoc />
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
+        // A test's interceptor takes the next write of its key (once): it may hold it, or lose its answer.
+        if (interceptors is not null && interceptors.TryRemove(Key(stateName, grainId), out var intercept))
+        {
+            return intercept(() => WriteStateAsync(stateName, grainId, grainState));
+        }
+
         var key = Key(stateName, grainId);
         var data = serializer.SerializeToArray(grainState.State);
         var etag = Guid.NewGuid().ToString("N");
