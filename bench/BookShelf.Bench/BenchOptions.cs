@@ -22,7 +22,8 @@ public sealed record BenchOptions
           --duration S        ... for S seconds (default 20; also overrides the standard scenarios')
           --idle              ... connect only (memory)
           --reads             BookShelf's read path instead: home page, /api/posts, a post's page, alone and while
-                              posts are made (--duration S each, default 15)
+                              posts are made (--duration S each, default 15, each load after --warmup S of its own);
+                              the pages are loaded with wrk when it is installed
           --many-groups       10,000 connections on the site group and one of 1,000 post groups, comments at
                               50/s and posts at 2/s, both systems (--duration S, --warmup S)
           --cold-start        BookShelf's cold start instead: seconds from /readyz to a steady post p99

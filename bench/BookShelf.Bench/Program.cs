@@ -83,7 +83,7 @@ if (options.Reads || options.ColdStart)
     if (options.Reads)
     {
         await using var readsSystem = await BookShelfSystem.StartAsync(1, cancel.Token);
-        Console.WriteLine(await new ReadsRunner(readsSystem, progress, TimeSpan.FromSeconds(options.Duration ?? 15)).RunAsync(cancel.Token));
+        Console.WriteLine(await new ReadsRunner(readsSystem, progress, TimeSpan.FromSeconds(options.Duration ?? 15), TimeSpan.FromSeconds(options.Warmup)).RunAsync(cancel.Token));
     }
 
     return 0;

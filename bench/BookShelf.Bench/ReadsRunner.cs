@@ -8,17 +8,20 @@ namespace BookShelf.Bench;
 
 /// <summary>
 /// The read path, on BookShelf alone (the baseline has no pages): the home page, <c>GET /api/posts</c> and a post's
-/// page under closed-loop load (<see cref="Readers"/> requests in flight), each alone; then the hot-site write load
-/// (16 posts in flight, 100 connections) alone; then home-page reads and that write load at once, to see how much
-/// each slows the other.
+/// page under closed-loop load (<see cref="Readers"/> requests in flight, from <c>wrk</c> when installed), each alone
+/// after its own warm-up (a page's code is compiled by the tiered JIT under load, which on two cores takes longer than
+/// a short run); then the hot-site write load (16 posts in flight, 100 connections) alone; then reads and that write
+/// load at once, to see how much each slows the other. Server CPU per request or post comes from <c>/proc</c>.
 /// </summary>
-public sealed class ReadsRunner(BookShelfSystem system, TextWriter progress, TimeSpan duration)
+public sealed class ReadsRunner(BookShelfSystem system, TextWriter progress, TimeSpan duration, TimeSpan warmUp)
 {
     /// <summary>Read requests in flight (as <c>wrk -c32</c>).</summary>
     public const int Readers = 32;
 
     /// <summary>Posts in flight in the write load.</summary>
     public const int Writers = 16;
+
+    private readonly ReadLoad _load = ReadLoad.Create();
 
     /// <summary>Runs every phase and returns the Markdown table.</summary>
     public async Task<string> RunAsync(CancellationToken cancellationToken)
@@ -32,97 +35,71 @@ public sealed class ReadsRunner(BookShelfSystem system, TextWriter progress, Tim
 
         await using var workers = WorkerPool.Start(100);
         await workers.ConnectAsync(system.WebSocketUris, 100, system.Protocol, _ => { });
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Readers * 2 }) { BaseAddress = system.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
         string[] paths = ["/", "/api/posts", $"/posts/{someId}"];
 
-        Show("warming up (reads and writes, 20 s)");
-        await Task.WhenAll(ReadAsync(http, "/", TimeSpan.FromSeconds(20), cancellationToken), WriteAsync(TimeSpan.FromSeconds(20), cancellationToken));
-
-        var rows = new List<(string What, Rate Reads, Rate Writes)>();
+        var rows = new List<(string What, Phase Reads, Phase Writes)>();
         foreach (var path in paths)
         {
+            Show($"warming up {path} ({warmUp.TotalSeconds:0} s)");
+            await ReadAsync(path, warmUp, cancellationToken);
             Show($"reading {path} alone");
-            rows.Add(($"`GET {path}` alone", await ReadAsync(http, path, duration, cancellationToken), default));
+            var (reads, _) = await MeasureAsync(ReadAsync(path, duration, cancellationToken), null);
+            rows.Add(($"`GET {path}` alone", reads, default));
         }
 
+        Show($"warming up the writes ({warmUp.TotalSeconds:0} s)");
+        await WriteAsync(warmUp, cancellationToken);
         Show("writing alone");
-        var writesAlone = await WriteAsync(duration, cancellationToken);
+        var (_, writesAlone) = await MeasureAsync(null, WriteAsync(duration, cancellationToken));
         rows.Add(("hot-site writes alone", default, writesAlone));
-        Rate readsTogether = default, writesTogether = default;
+        Phase readsTogether = default, writesTogether = default;
         foreach (var path in new[] { "/", "/api/posts" })
         {
             Show($"reading {path} while writing");
-            var reads = ReadAsync(http, path, duration, cancellationToken);
-            var writes = WriteAsync(duration, cancellationToken);
-            await Task.WhenAll(reads, writes);
-            rows.Add(($"`GET {path}` and hot-site writes at once", reads.Result, writes.Result));
+            var (reads, writes) = await MeasureAsync(ReadAsync(path, duration, cancellationToken), WriteAsync(duration, cancellationToken));
+            rows.Add(($"`GET {path}` and hot-site writes at once", reads, writes));
             if (path == "/")
             {
-                (readsTogether, writesTogether) = (reads.Result, writes.Result);
+                (readsTogether, writesTogether) = (reads, writes);
             }
         }
 
         var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"### reads: {Readers} requests in flight, {duration.TotalSeconds:0} s each; writes: {Writers} posts in flight, 100 connections");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"### reads: {Readers} requests in flight ({_load.Name}), {duration.TotalSeconds:0} s each after {warmUp.TotalSeconds:0} s of warm-up; writes: {Writers} posts in flight, 100 connections");
         sb.AppendLine();
-        sb.AppendLine("| | requests/s | p50 / p99 (ms) | failed | posts/s | post p50 / p99 (ms) |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| | requests/s | p50 / p99 (ms) | failed | posts/s | post p50 / p99 (ms) | server CPU (cores) |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
         foreach (var (what, r, w) in rows)
         {
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| {what} | {Cell(r.PerSecond, "N0")} | {Pair(r)} | {(r.Count > 0 ? r.Failed.ToString("N0", CultureInfo.InvariantCulture) : "")} | {Cell(w.PerSecond, "N0")} | {Pair(w)} |");
+            var cores = r.Rate.Count > 0 ? r.Cores : w.Cores;
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {what} | {Cell(r.Rate.PerSecond, "N0")} | {Pair(r.Rate)} | {(r.Rate.Count > 0 ? r.Rate.Failed.ToString("N0", CultureInfo.InvariantCulture) : "")} | {Cell(w.Rate.PerSecond, "N0")} | {Pair(w.Rate)} | {cores:F2} |");
         }
 
-        var homeAlone = rows[0].Reads;
+        var homeAlone = rows[0].Reads.Rate;
         sb.AppendLine();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Home page / post's page: {homeAlone.PerSecond / rows[2].Reads.PerSecond:P0}. At once: home-page reads keep {readsTogether.PerSecond / homeAlone.PerSecond:P0} of their rate, writes keep {writesTogether.PerSecond / writesAlone.PerSecond:P0} of theirs.");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Home page / post's page: {homeAlone.PerSecond / rows[2].Reads.Rate.PerSecond:P0}. At once: home-page reads keep {readsTogether.Rate.PerSecond / homeAlone.PerSecond:P0} of their rate, writes keep {writesTogether.Rate.PerSecond / writesAlone.Rate.PerSecond:P0} of theirs (together {readsTogether.Rate.PerSecond / homeAlone.PerSecond + (writesTogether.Rate.PerSecond / writesAlone.Rate.PerSecond):P0}; each alone already keeps the servers at {rows[0].Reads.Cores:F2} and {writesAlone.Cores:F2} of the machine's {Environment.ProcessorCount} cores).");
         return sb.ToString();
+    }
+
+    /// <summary>Runs the given loads together and reads the servers' CPU over them.</summary>
+    private async Task<(Phase Reads, Phase Writes)> MeasureAsync(Task<ReadRate>? reads, Task<ReadRate>? writes)
+    {
+        var cpu = ProcessStats.CpuSeconds(system.ServerPids);
+        var clock = Stopwatch.StartNew();
+        var r = reads is null ? default : await reads;
+        var w = writes is null ? default : await writes;
+        var cores = (ProcessStats.CpuSeconds(system.ServerPids) - cpu) / clock.Elapsed.TotalSeconds;
+        return (new Phase(r, cores), new Phase(w, cores));
     }
 
     private static string Cell(double value, string format) => value > 0 ? value.ToString(format, CultureInfo.InvariantCulture) : "";
 
-    private static string Pair(Rate r) => r.Count > 0 ? $"{r.P50:F1} / {r.P99:F1}" : "";
+    private static string Pair(ReadRate r) => r.Count > 0 ? $"{r.P50:F1} / {r.P99:F1}" : "";
 
-    private async Task<Rate> ReadAsync(HttpClient http, string path, TimeSpan length, CancellationToken cancellationToken)
-    {
-        var histogram = new LatencyHistogram();
-        var failed = 0;
-        var clock = Stopwatch.StartNew();
-        async Task LoopAsync()
-        {
-            var mine = new LatencyHistogram();
-            while (clock.Elapsed < length)
-            {
-                var sent = Stopwatch.GetTimestamp();
-                try
-                {
-                    using var response = await http.GetAsync(new Uri(path, UriKind.Relative), cancellationToken);
-                    await response.Content.CopyToAsync(Stream.Null, cancellationToken);
-                    if (!response.IsSuccessStatusCode)
-                    {
-                        Interlocked.Increment(ref failed);
-                        continue;
-                    }
-                }
-                catch (HttpRequestException)
-                {
-                    Interlocked.Increment(ref failed);
-                    continue;
-                }
+    private Task<ReadRate> ReadAsync(string path, TimeSpan length, CancellationToken cancellationToken) =>
+        _load.RunAsync(new Uri(system.BaseAddress, path), Readers, length, cancellationToken);
 
-                mine.Record((long)Stopwatch.GetElapsedTime(sent).TotalMicroseconds);
-            }
-
-            lock (histogram)
-            {
-                histogram.Merge(mine);
-            }
-        }
-
-        await Task.WhenAll(Enumerable.Range(0, Readers).Select(_ => Task.Run(LoopAsync, cancellationToken)));
-        return new Rate(histogram.Count, failed, histogram.Count / clock.Elapsed.TotalSeconds, histogram.Percentile(50) / 1000.0, histogram.Percentile(99) / 1000.0);
-    }
-
-    private async Task<Rate> WriteAsync(TimeSpan length, CancellationToken cancellationToken)
+    private async Task<ReadRate> WriteAsync(TimeSpan length, CancellationToken cancellationToken)
     {
         var histogram = new LatencyHistogram();
         var failed = 0;
@@ -152,10 +129,11 @@ public sealed class ReadsRunner(BookShelfSystem system, TextWriter progress, Tim
         }
 
         await Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => Task.Run(LoopAsync, cancellationToken)));
-        return new Rate(histogram.Count, failed, histogram.Count / clock.Elapsed.TotalSeconds, histogram.Percentile(50) / 1000.0, histogram.Percentile(99) / 1000.0);
+        return new ReadRate(histogram.Count, failed, histogram.Count / clock.Elapsed.TotalSeconds, histogram.Percentile(50) / 1000.0, histogram.Percentile(99) / 1000.0);
     }
 
     private void Show(string text) => progress.WriteLine($"[bookshelf reads] {text}");
 
-    private readonly record struct Rate(long Count, int Failed, double PerSecond, double P50, double P99);
+    /// <summary>A load's figures and the servers' CPU (in cores) while it ran.</summary>
+    private readonly record struct Phase(ReadRate Rate, double Cores);
 }

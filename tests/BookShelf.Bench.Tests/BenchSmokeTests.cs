@@ -47,6 +47,26 @@ public sealed class BenchSmokeTests
         File.Delete(json);
     }
 
+    [Fact]
+    public async Task TinyReadsRunMeasuresEveryPageAloneAndWithWrites()
+    {
+        var (exitCode, output) = await RunBenchAsync(["--reads", "--duration", "2", "--warmup", "1"], TimeSpan.FromMinutes(5));
+        Assert.True(exitCode == 0, $"the bench exited with {exitCode}:\n{output}");
+
+        // Every row measured something and nothing failed; speed is not asserted.
+        var rows = output.Split('\n').Where(l => l.StartsWith("| `GET ", StringComparison.Ordinal) || l.StartsWith("| hot-site", StringComparison.Ordinal)).ToList();
+        Assert.Equal(6, rows.Count);
+        foreach (var row in rows)
+        {
+            var cells = row.Split('|').Select(c => c.Trim()).ToArray();
+            var (reads, failed, posts) = (cells[2], cells[4], cells[5]);
+            Assert.True(row.Contains("writes alone", StringComparison.Ordinal) || (reads.Length > 0 && reads != "0" && failed == "0"), $"reads not measured, or some failed: {row}");
+            Assert.True(!row.Contains("writes", StringComparison.Ordinal) || (posts.Length > 0 && posts != "0"), $"writes not measured: {row}");
+        }
+
+        Assert.Contains("Home page / post's page:", output, StringComparison.Ordinal);
+    }
+
     private static async Task<(int ExitCode, string Output)> RunBenchAsync(IReadOnlyList<string> arguments, TimeSpan timeout)
     {
         var configuration = typeof(BenchSmokeTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";

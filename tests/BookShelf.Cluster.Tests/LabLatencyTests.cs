@@ -69,9 +69,10 @@ public sealed class LabLatencyTests : IAsyncLifetime
             Assert.Equal(client.Ids.Count, client.Ids.Distinct().Count());
         }
 
-        // The delay reached the posts' path: a post waits on at least one round trip between silos (its post grain,
-        // the site's feed and its index are never all on one silo here), so its median rises by two delays or more.
-        Assert.True(slow.PostP50 - calm.PostP50 >= 2 * Delay.TotalMilliseconds, $"post p50 {calm.PostP50:F0} -> {slow.PostP50:F0} ms: the delay did not reach the posts' path between silos");
+        // The delay reached the posts' path: a post is created on the silo its gateway reached and confirmed by the site's
+        // feed, which is on another of the three silos for two posts in three, so most posts wait a round trip (two
+        // delays) between silos. The median rises by more than one delay (the rest of the path varies by a few ms).
+        Assert.True(slow.PostP50 - calm.PostP50 >= Delay.TotalMilliseconds, $"post p50 {calm.PostP50:F0} -> {slow.PostP50:F0} ms: the delay did not reach the posts' path between silos");
     }
 
     private static async Task<Measured> MeasureAsync(LabCluster cluster, string label)
