@@ -141,7 +141,7 @@ public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds 
         var draft = new PostDraft(author, title, body);
         var id = await ids.NextAsync();
         var created = await calls.RunAsync(() => idempotencyKey is null
-            ? grains.GetGrain<IPostCreatorGrain>(0).CreateAsync(id, draft)
+            ? grains.PostCreator().CreateAsync(id, draft)
             : grains.GetGrain<IRequestGrain>(RequestKey(author, idempotencyKey)).CreatePostAsync(draft, id));
 
         // The post is in the site feed; its event reaches this gateway about when this answer does. Waiting for it

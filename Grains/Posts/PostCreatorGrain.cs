@@ -16,7 +16,8 @@ namespace BookShelf.Grains.Posts;
 /// confirmed by that activation or by the silos' <see cref="OutboxSweeper"/>, and a repeat of the create finds the id
 /// taken and lets the post answer it. An activation per new post (placement, a directory entry, a read of the missing
 /// state, its collection later) was a fifth of a silo's work per post, and 6 KB of memory for two minutes.
-/// One reentrant activation per silo, so the stream copies of the posts created on a silo go out in batches.
+/// One reentrant activation per silo (<see cref="PostCreators"/>), so the stream copies of the posts it creates go out
+/// in batches.
 /// </summary>
 [StatelessWorker(1), Reentrant]
 public sealed partial class PostCreatorGrain(

@@ -16,7 +16,7 @@ public sealed class RequestGrain(
     {
         ArgumentNullException.ThrowIfNull(draft);
         var postId = await RecordAsync(Fingerprint("post", 0, draft.Author, draft.Title, draft.Body), newId);
-        return await GrainFactory.GetGrain<IPostCreatorGrain>(0).CreateAsync(postId, draft);
+        return await GrainFactory.PostCreator().CreateAsync(postId, draft);
     }
 
     /// <inheritdoc />

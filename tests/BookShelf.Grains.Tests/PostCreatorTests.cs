@@ -12,7 +12,7 @@ namespace BookShelf.Grains.Tests;
 [Collection(ClusterCollection.Name)]
 public sealed class PostCreatorTests(ClusterFixture fixture)
 {
-    private IPostCreatorGrain Creator => fixture.Grains.GetGrain<IPostCreatorGrain>(0);
+    private IPostCreatorGrain Creator => fixture.Grains.PostCreator();
 
     [Fact]
     public async Task ACreatedPostIsInTheSiteFeedOnceAndIsNotActivatedUntilSomeoneReadsIt()

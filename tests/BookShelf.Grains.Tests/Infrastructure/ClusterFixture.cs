@@ -152,8 +152,11 @@ public class ClusterFixture : IAsyncLifetime
     }
 
     /// <summary>Creates a post with a fresh id, as the gateway does (through a silo's <see cref="IPostCreatorGrain"/>).</summary>
-    public async Task<PostDetails> CreatePostAsync(string title, string author = "alice") =>
-        await Grains.GetGrain<IPostCreatorGrain>(0).CreateAsync(await NewPostIdAsync(), new PostDraft(author, title, $"Body of {title}"));
+    public async Task<PostDetails> CreatePostAsync(string title, string author = "alice")
+    {
+        var id = await NewPostIdAsync();
+        return await Grains.PostCreator().CreateAsync(id, new PostDraft(author, title, $"Body of {title}"));
+    }
 
     /// <summary>A fresh post id from the cluster's id sequence.</summary>
     public Task<long> NewPostIdAsync() => Grains.GetGrain<IIdBlockGrain>(IdBlockKeys.Posts).ReserveAsync(1);
