@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using BookShelf.Grains.Posts;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
@@ -32,6 +33,39 @@ public sealed class PostCreatorTests(ClusterFixture fixture)
         Assert.Equal(created with { }, read);
         Assert.Contains(post.GetGrainId(), await ActivePostsAsync());
         Assert.Equal(1, (await post.AddCommentAsync("bob", "first", Guid.NewGuid().ToString("N"))).Id);
+    }
+
+    [Fact]
+    public async Task EachNewPostsEventAlsoGoesOnTheStreamAndTheFeedTakesThatCopyForTheSameEvent()
+    {
+        // The stream carries a copy of each new post's event (the confirmation is the guarantee): whichever of the two
+        // reaches the site feed second is a repeat there, so the site feed counts one repeat per post.
+        long repeats = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == Diagnostics.FeedMetrics.MeterName && instrument.Name == "bookshelf.feed.repeats")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag is { Key: "group.kind", Value: "site" })
+                {
+                    Interlocked.Add(ref repeats, value);
+                }
+            }
+        });
+        listener.Start();
+        const int Posts = 20;
+
+        await Task.WhenAll(Enumerable.Range(0, Posts).Select(i => fixture.CreatePostAsync($"streamed {i}")));
+
+        await Poll.UntilAsync(() => Task.FromResult(Interlocked.Read(ref repeats) >= Posts), TimeSpan.FromSeconds(30),
+            $"the stream copies of {Posts} new posts to reach the site feed", cancellationToken: TestContext.Current.CancellationToken);
     }
 
     [Fact]
