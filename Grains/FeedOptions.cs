@@ -8,7 +8,10 @@ public sealed class FeedOptions
     /// <summary>The configuration section.</summary>
     public const string Section = "Feed";
 
-    /// <summary>Events per sealed feed page. Never change it once feeds are stored.</summary>
+    /// <summary>
+    /// Events per sealed page of a new feed. A feed that has sealed a page keeps the size it sealed it with, so
+    /// changing this is safe: it applies to the feeds that have sealed none yet.
+    /// </summary>
     [Range(8, 4096)]
     public int PageSize { get; set; } = 64;
 

@@ -21,6 +21,29 @@ public sealed class FeedState
 
     // Id 3 is retired (earlier versions kept recent event keys there); the serializer skips it in stored heads.
 
+    /// <summary>
+    /// The size of this feed's pages: once a page is sealed, the size it was sealed with (its events are
+    /// <c>LastSeq - Tail.Count = SealedPages * size</c>), whatever <c>Feed:PageSize</c> says now, so an edit of the
+    /// setting never moves an event to another page; before that, <paramref name="configured"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The head does not add up to whole pages (it was not written by a feed).</exception>
+    public int PageSizeOr(int configured, string group)
+    {
+        if (SealedPages == 0)
+        {
+            return configured;
+        }
+
+        var sealedEvents = LastSeq - Tail.Count;
+        if (sealedEvents < SealedPages || sealedEvents % SealedPages != 0 || sealedEvents / SealedPages > int.MaxValue)
+        {
+            throw new InvalidOperationException(
+                $"The stored head of feed {group} does not add up to whole pages: seq {LastSeq}, {SealedPages} sealed page(s), {Tail.Count} event(s) in the tail.");
+        }
+
+        return (int)(sealedEvents / SealedPages);
+    }
+
     /// <summary>Gives <paramref name="feedEvent"/> the next seq and adds it to the tail (in memory; the caller stores).</summary>
     public FeedEvent Stamp(FeedEvent feedEvent, string group)
     {

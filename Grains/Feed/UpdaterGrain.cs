@@ -39,7 +39,7 @@ public sealed partial class UpdaterGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _group = this.GetPrimaryKeyString();
-        _reader = new FeedReader(_options.PageSize, _options.MaxReplay, page => GrainFactory.GetGrain<IFeedPageGrain>(PageKey(page)).ReadAsync());
+        UseStoredPageSize();
         _keys.ResetTail(state.State.Tail);
 
         var stream = this.GetStreamProvider(StorageNames.StreamProvider)
@@ -216,6 +216,27 @@ public sealed partial class UpdaterGrain(
         _storageTouched = Environment.TickCount64;
         _keys = new AppendedKeys(_options.CachedIndexBuckets);
         _keys.ResetTail(state.State.Tail);
+        UseStoredPageSize();
+    }
+
+    /// <summary>
+    /// Reads and seals pages of the size the stored head was sealed with (<see cref="FeedState.PageSizeOr"/>): another
+    /// activation, or a silo configured differently, may have sealed the first page meanwhile.
+    /// </summary>
+    private void UseStoredPageSize()
+    {
+        var pageSize = state.State.PageSizeOr(_options.PageSize, _group);
+        if (_reader is not null && _reader.PageSize == pageSize)
+        {
+            return;
+        }
+
+        if (pageSize != _options.PageSize)
+        {
+            LogKeepsPageSize(logger, _group, pageSize, _options.PageSize);
+        }
+
+        _reader = new FeedReader(pageSize, _options.MaxReplay, page => GrainFactory.GetGrain<IFeedPageGrain>(PageKey(page)).ReadAsync());
     }
 
     private string PageKey(long page) => $"{_group}/{page}";
@@ -230,7 +251,7 @@ public sealed partial class UpdaterGrain(
     private async Task SealFullPagesAsync()
     {
         var head = state.State;
-        var pageSize = _options.PageSize;
+        var pageSize = _reader.PageSize;
         while (head.Tail.Count >= pageSize)
         {
             var page = head.SealedPages;
@@ -298,6 +319,9 @@ public sealed partial class UpdaterGrain(
 
     [LoggerMessage(1005, LogLevel.Debug, "Feed {Group}: gateway unsubscribed ({Count} left)")]
     private static partial void LogUnsubscribed(ILogger logger, string group, int count);
+
+    [LoggerMessage(1007, LogLevel.Information, "Feed {Group} keeps its page size {PageSize}: its pages were sealed with it (Feed:PageSize {Configured} applies to new feeds)")]
+    private static partial void LogKeepsPageSize(ILogger logger, string group, int pageSize, int configured);
 
     [LoggerMessage(1006, LogLevel.Information, "Feed {Group}: {Expired} gateway lease(s) expired ({Count} left)")]
     private static partial void LogLeasesExpired(ILogger logger, string group, int expired, int count);

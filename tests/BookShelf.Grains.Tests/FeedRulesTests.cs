@@ -91,6 +91,28 @@ public sealed class FeedRulesTests
     }
 
     [Fact]
+    public void AHeadTellsThePageSizeItsPagesWereSealedWith()
+    {
+        var head = new FeedState();
+        Assert.Equal(16, head.PageSizeOr(16, Groups.Site));
+        for (var n = 1; n <= 11; n++)
+        {
+            head.Stamp(FeedEvent.PostCreated(n, "t", "a", DateTimeOffset.UnixEpoch), Groups.Site);
+        }
+
+        // Two pages of 4 sealed, 3 in the tail: 4, whatever is configured now.
+        head.Tail.RemoveRange(0, 8);
+        head.SealedPages = 2;
+        Assert.Equal(4, head.PageSizeOr(16, Groups.Site));
+        Assert.Equal(4, head.PageSizeOr(64, Groups.Site));
+
+        // A head that is not whole pages is refused, not read with a guess.
+        head.SealedPages = 3;
+        var error = Assert.Throws<InvalidOperationException>(() => head.PageSizeOr(16, Groups.Site));
+        Assert.Contains("whole pages", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ReaderJoinsSealedPagesAndTheTail()
     {
         var head = new FeedState();
