@@ -22,26 +22,36 @@ public sealed class FeedState
     // Id 3 is retired (earlier versions kept recent event keys there); the serializer skips it in stored heads.
 
     /// <summary>
-    /// The size of this feed's pages: once a page is sealed, the size it was sealed with (its events are
-    /// <c>LastSeq - Tail.Count = SealedPages * size</c>), whatever <c>Feed:PageSize</c> says now, so an edit of the
-    /// setting never moves an event to another page; before that, <paramref name="configured"/>.
+    /// The size this feed's pages were sealed with, set when it seals its first; 0 before that, and in heads stored by
+    /// versions that did not record it (<see cref="PageSizeOr"/> works it out for those).
     /// </summary>
-    /// <exception cref="InvalidOperationException">The head does not add up to whole pages (it was not written by a feed).</exception>
+    [Id(4)]
+    public int PageSize { get; set; }
+
+    /// <summary>
+    /// The size of this feed's pages: once a page is sealed, the size it was sealed with, whatever <c>Feed:PageSize</c>
+    /// says now, so an edit of the setting never moves an event to another page; before that,
+    /// <paramref name="configured"/>. A head without a recorded size gets the one its counts imply (its sealed events
+    /// are <c>LastSeq - Tail.Count = SealedPages * size</c>).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The head does not add up to whole pages of its size (it was not written by a feed).</exception>
     public int PageSizeOr(int configured, string group)
     {
         if (SealedPages == 0)
         {
-            return configured;
+            return PageSize > 0 ? PageSize : configured;
         }
 
         var sealedEvents = LastSeq - Tail.Count;
-        if (sealedEvents < SealedPages || sealedEvents % SealedPages != 0 || sealedEvents / SealedPages > int.MaxValue)
+        var size = PageSize > 0 ? PageSize : sealedEvents / SealedPages;
+        if (size < 1 || size > int.MaxValue || sealedEvents != SealedPages * size)
         {
             throw new InvalidOperationException(
-                $"The stored head of feed {group} does not add up to whole pages: seq {LastSeq}, {SealedPages} sealed page(s), {Tail.Count} event(s) in the tail.");
+                $"The stored head of feed {group} does not add up to whole pages: seq {LastSeq}, {SealedPages} sealed page(s)" +
+                $"{(PageSize > 0 ? $" of {PageSize}" : "")}, {Tail.Count} event(s) in the tail.");
         }
 
-        return (int)(sealedEvents / SealedPages);
+        return (int)size;
     }
 
     /// <summary>Gives <paramref name="feedEvent"/> the next seq and adds it to the tail (in memory; the caller stores).</summary>

@@ -213,10 +213,20 @@ public sealed partial class UpdaterGrain(
         }
 
         await state.ReadStateAsync();
+        try
+        {
+            UseStoredPageSize();
+        }
+        catch
+        {
+            // A head this activation cannot read right is never served or stored over: the next call reads it again.
+            DeactivateOnIdle();
+            throw;
+        }
+
         _storageTouched = Environment.TickCount64;
         _keys = new AppendedKeys(_options.CachedIndexBuckets);
         _keys.ResetTail(state.State.Tail);
-        UseStoredPageSize();
     }
 
     /// <summary>
@@ -226,6 +236,12 @@ public sealed partial class UpdaterGrain(
     private void UseStoredPageSize()
     {
         var pageSize = state.State.PageSizeOr(_options.PageSize, _group);
+        if (state.State.SealedPages > 0)
+        {
+            // A head from a version that did not record it gets its size recorded with its next write.
+            state.State.PageSize = pageSize;
+        }
+
         if (_reader is not null && _reader.PageSize == pageSize)
         {
             return;
@@ -265,6 +281,8 @@ public sealed partial class UpdaterGrain(
             _keys.Indexed(events);
             head.Tail.RemoveRange(0, pageSize);
             head.SealedPages = page + 1;
+            var recorded = head.PageSize;
+            head.PageSize = pageSize;
             try
             {
                 await state.WriteStateAsync();
@@ -275,6 +293,7 @@ public sealed partial class UpdaterGrain(
                 // The page and its keys are stored; keeping the events in the tail too is harmless and the next write seals again.
                 head.Tail.InsertRange(0, events);
                 head.SealedPages = page;
+                head.PageSize = recorded;
                 DeactivateOnIdle();
                 throw;
             }

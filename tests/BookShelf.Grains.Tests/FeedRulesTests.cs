@@ -110,6 +110,13 @@ public sealed class FeedRulesTests
         head.SealedPages = 3;
         var error = Assert.Throws<InvalidOperationException>(() => head.PageSizeOr(16, Groups.Site));
         Assert.Contains("whole pages", error.Message, StringComparison.Ordinal);
+
+        // A recorded size is the size; counts that disagree with it (pages of mixed sizes) are refused too.
+        head.SealedPages = 2;
+        head.PageSize = 4;
+        Assert.Equal(4, head.PageSizeOr(16, Groups.Site));
+        head.PageSize = 2;
+        Assert.Throws<InvalidOperationException>(() => head.PageSizeOr(16, Groups.Site));
     }
 
     [Fact]
