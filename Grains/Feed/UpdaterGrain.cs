@@ -339,7 +339,7 @@ public sealed partial class UpdaterGrain(
     [LoggerMessage(1005, LogLevel.Debug, "Feed {Group}: gateway unsubscribed ({Count} left)")]
     private static partial void LogUnsubscribed(ILogger logger, string group, int count);
 
-    [LoggerMessage(1007, LogLevel.Information, "Feed {Group} keeps its page size {PageSize}: its pages were sealed with it (Feed:PageSize {Configured} applies to new feeds)")]
+    [LoggerMessage(1007, LogLevel.Debug, "Feed {Group} keeps its page size {PageSize}: its pages were sealed with it (Feed:PageSize {Configured} applies to new feeds)")]
     private static partial void LogKeepsPageSize(ILogger logger, string group, int pageSize, int configured);
 
     [LoggerMessage(1006, LogLevel.Information, "Feed {Group}: {Expired} gateway lease(s) expired ({Count} left)")]
