@@ -37,6 +37,14 @@ public interface IPostGrain : IGrainWithIntegerKey
     Task<CommentDetails> AddCommentAsync(string author, string text, string requestId);
 
     /// <summary>
+    /// Lets the post forget an <c>Idempotency-Key</c>'s comment request id once the key itself holds the comment it made
+    /// (a repeat of the key reads the comment back instead of asking to add it): the post rewrites every request id it
+    /// holds with each change, so it keeps only those whose keys may still ask. Goes with the post's next write.
+    /// </summary>
+    [Orleans.Concurrency.OneWay, Alias("ForgetCommentRequest")]
+    Task ForgetCommentRequestAsync(string requestId);
+
+    /// <summary>
     /// Likes the post for <paramref name="user"/>, or takes the like back; announces the new count. A second call
     /// with the user's last <paramref name="requestId"/> (a retry) returns the same answer and toggles nothing.
     /// </summary>

@@ -18,7 +18,10 @@ public interface IRequestGrain : IGrainWithStringKey
     [Alias("CreatePost")]
     Task<PostDetails> CreatePostAsync(PostDraft draft, long newId);
 
-    /// <summary>Adds this key's comment to <paramref name="postId"/>, once; a different request throws <see cref="IdempotencyKeyReusedException"/>.</summary>
+    /// <summary>
+    /// Adds this key's comment to <paramref name="postId"/>, once; a repeat returns that comment (the key stores its id,
+    /// and only then lets the post forget the key's request id). A different request throws <see cref="IdempotencyKeyReusedException"/>.
+    /// </summary>
     [Alias("AddComment")]
     Task<CommentDetails> AddCommentAsync(long postId, string author, string text);
 }

@@ -175,7 +175,7 @@ public sealed class PostService(IGrainFactory grains, GrainCalls calls, PostIds 
             throw new BookShelfNotFoundException($"Post {id} does not exist.");
         }
 
-        var requestId = idempotencyKey is null ? NewRequestId() : "key:" + RequestKey(user, idempotencyKey);
+        var requestId = idempotencyKey is null ? NewRequestId() : RequestIds.KeyPrefix + RequestKey(user, idempotencyKey);
         return LikeThroughBatchAsync(id, PostChange.Like(user, requestId));
     }
 

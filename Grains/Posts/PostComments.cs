@@ -7,7 +7,7 @@ namespace BookShelf.Grains.Posts;
 /// state, full pages are sealed into <see cref="ICommentPageGrain"/>s (<c>{post}/{page}</c>), so a comment or a
 /// like rewrites at most one page of comments, not all of them. Comment ids are 1, 2, 3, ...; page <c>p</c> holds
 /// ids <c>p * PageSize + 1</c> to <c>(p + 1) * PageSize</c>. Also the rule for remembered request ids: an
-/// <c>Idempotency-Key</c>'s (<c>key:</c>) is kept as long as its comment; a gateway's own (<c>req:{unix seconds}:...</c>)
+/// <c>Idempotency-Key</c>'s (<c>key:</c>) until the key has stored the comment it made (<see cref="RequestGrain"/>); a gateway's own (<c>req:{unix seconds}:...</c>)
 /// only as long as its retries can come (<see cref="GatewayRetryWindow"/>).
 /// </summary>
 internal sealed class PostComments(PostState state, Func<long, Task<IReadOnlyList<CommentDetails>>> loadPage, Func<long, IReadOnlyList<CommentDetails>, Task> writePage)

@@ -137,6 +137,18 @@ public sealed partial class PostGrain(
         (await ApplyAsync([PostChange.Comment(author, text, requestId)]))[0].CommentOrThrow();
 
     /// <inheritdoc />
+    public Task ForgetCommentRequestAsync(string requestId)
+    {
+        // Only a key's id: a gateway's own ids go when their retries can no longer come (PostComments).
+        if (requestId?.StartsWith(RequestIds.KeyPrefix, StringComparison.Ordinal) == true)
+        {
+            state.State.CommentRequests.Remove(requestId);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
     public async Task<LikeResult> ToggleLikeAsync(string user, string requestId) =>
         (await ApplyAsync([PostChange.Like(user, requestId)]))[0].LikeOrThrow();
 

@@ -9,4 +9,7 @@ public sealed class RequestState
 
     /// <summary>The post the first request created or commented on.</summary>
     [Id(1)] public long PostId { get; set; }
+
+    /// <summary>The comment a comment request made, once this key has stored it (0 before): a repeat reads it back.</summary>
+    [Id(2)] public long CommentId { get; set; }
 }

@@ -1,3 +1,6 @@
+using BookShelf.Grains.Posts;
+using Microsoft.Extensions.DependencyInjection;
+
 namespace BookShelf.Grains.Tests;
 
 /// <summary>An Idempotency-Key makes any number of repeats of a write change things once.</summary>
@@ -43,6 +46,68 @@ public sealed class RequestGrainTests(ClusterFixture fixture)
         Assert.Equal(first, again);
         Assert.Equal([first], await fixture.Grains.GetGrain<IPostGrain>(post.Id).GetCommentsAsync());
         Assert.Equal(1, (await fixture.Grains.GetGrain<IUpdaterGrain>(Groups.ForPost(post.Id)).GetStatsAsync()).LastSeq);
+    }
+
+    [Fact]
+    public async Task AKeyedCommentsRequestIdLeavesThePostOnceItsKeyHoldsTheComment()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var post = await fixture.CreatePostAsync("keyed comments");
+        var grain = fixture.Grains.GetGrain<IPostGrain>(post.Id);
+        var keys = Enumerable.Range(0, 5).Select(_ => fixture.Grains.GetGrain<IRequestGrain>($"bob/{Guid.NewGuid():N}")).ToList();
+        var comments = new List<CommentDetails>();
+        for (var i = 0; i < keys.Count; i++)
+        {
+            comments.Add(await keys[i].AddCommentAsync(post.Id, "bob", $"keyed {i}"));
+        }
+
+        // A post rewrites every request id it holds with each change: once each key holds its comment, the post's
+        // stored head keeps none of theirs (they go with its next write).
+        await Poll.UntilAsync(
+            async () =>
+            {
+                await grain.ToggleLikeAsync("carol", $"like-{Guid.NewGuid():N}");
+                return !StoredPost(post.Id).CommentRequests.Keys.Any(k => k.StartsWith("key:", StringComparison.Ordinal));
+            },
+            TimeSpan.FromSeconds(10),
+            "the post's stored head without the keys' request ids",
+            cancellationToken: ct);
+
+        // Every key repeated, from a new activation of the post: the same comment each time, none added.
+        await fixture.DeactivateAsync(grain, ct);
+        for (var i = 0; i < keys.Count; i++)
+        {
+            Assert.Equal(comments[i], await keys[i].AddCommentAsync(post.Id, "bob", $"keyed {i}"));
+        }
+
+        Assert.Equal(comments, await grain.GetCommentsAsync(0, 100));
+    }
+
+    [Fact]
+    public async Task AKeyThatCouldNotStoreItsCommentLeavesThePostRememberingIt()
+    {
+        var post = await fixture.CreatePostAsync("keyed comment, key store fails");
+        var key = fixture.Grains.GetGrain<IRequestGrain>($"bob/{Guid.NewGuid():N}");
+        // The key's first write (what the request is) goes through; its second (which comment it made) fails.
+        var keyId = ((IAddressable)key).GetGrainId();
+        fixture.InterceptNextWrite("request", keyId, async write =>
+        {
+            await write();
+            fixture.InterceptNextWrite("request", keyId, _ => Task.FromException(new InvalidOperationException("storage is down")));
+        });
+
+        var first = await key.AddCommentAsync(post.Id, "bob", "once");
+        Assert.Contains(StoredPost(post.Id).CommentRequests.Keys, k => k.StartsWith("key:", StringComparison.Ordinal));
+        Assert.Equal(first, await key.AddCommentAsync(post.Id, "bob", "once"));
+        Assert.Equal([first], await fixture.Grains.GetGrain<IPostGrain>(post.Id).GetCommentsAsync(0, 100));
+    }
+
+    private PostState StoredPost(long id)
+    {
+        var grainId = ((IAddressable)fixture.Grains.GetGrain<IPostGrain>(id)).GetGrainId();
+        var serializer = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredService<Orleans.Serialization.Serializer>();
+        return serializer.Deserialize<PostState>(fixture.Store[SharedMemoryGrainStorage.Key(PostGrain.StateName, grainId)].Data)
+            ?? throw new InvalidOperationException($"Post {id} is not stored.");
     }
 
     [Fact]
