@@ -39,7 +39,8 @@ public interface IPostGrain : IGrainWithIntegerKey
     /// <summary>
     /// Lets the post forget an <c>Idempotency-Key</c>'s comment request id once the key itself holds the comment it made
     /// (a repeat of the key reads the comment back instead of asking to add it): the post rewrites every request id it
-    /// holds with each change, so it keeps only those whose keys may still ask. Goes with the post's next write.
+    /// holds with each change. The id stays until a late copy of the key's first attempt can no longer arrive (the
+    /// post's request retry window), and the mark goes with the post's next write.
     /// </summary>
     [Orleans.Concurrency.OneWay, Alias("ForgetCommentRequest")]
     Task ForgetCommentRequestAsync(string requestId);

@@ -30,6 +30,17 @@ public sealed class FeedOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(45);
 
+    /// <summary>
+    /// How long a post remembers a request id after the last copy of its request could still arrive: a gateway's own
+    /// ids from when they were made, an <c>Idempotency-Key</c>'s from when its key stored the comment it made. A gateway
+    /// makes its last attempt within its retry budget (8 s by default) and Orleans drops a message older than its
+    /// response timeout (30 s), so no copy arrives later than about 40 s; the default is three times that. Every
+    /// remembered id is in the post's state, rewritten with each change, so a busy post pays for each one (10 minutes
+    /// made a hot post's writes grow to megabytes).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan RequestRetryWindow { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>Most comments one post takes; past it a comment is refused (400).</summary>
     [Range(1, 1_000_000)]
     public int MaxCommentsPerPost { get; set; } = 10_000;

@@ -7,22 +7,14 @@ namespace BookShelf.Grains.Posts;
 /// state, full pages are sealed into <see cref="ICommentPageGrain"/>s (<c>{post}/{page}</c>), so a comment or a
 /// like rewrites at most one page of comments, not all of them. Comment ids are 1, 2, 3, ...; page <c>p</c> holds
 /// ids <c>p * PageSize + 1</c> to <c>(p + 1) * PageSize</c>. Also the rule for remembered request ids: an
-/// <c>Idempotency-Key</c>'s (<c>key:</c>) until the key has stored the comment it made (<see cref="RequestGrain"/>); a gateway's own (<c>req:{unix seconds}:...</c>)
-/// only as long as its retries can come (<see cref="GatewayRetryWindow"/>).
+/// <c>Idempotency-Key</c>'s (<c>key:</c>) until its key has stored the comment it made (<see cref="RequestGrain"/>), and a
+/// gateway's own (<c>req:{unix seconds}:...</c>) from when it was made, each for as long as a late copy of its request
+/// can still come (<see cref="FeedOptions.RequestRetryWindow"/>).
 /// </summary>
 internal sealed class PostComments(PostState state, Func<long, Task<IReadOnlyList<CommentDetails>>> loadPage, Func<long, IReadOnlyList<CommentDetails>, Task> writePage)
 {
     /// <summary>Comments per sealed page.</summary>
     public const int PageSize = 50;
-
-    /// <summary>
-    /// How long a gateway-made request id is remembered: a gateway makes its last attempt within its retry budget
-    /// (8 s by default) and Orleans drops a message older than its response timeout (30 s), so no copy of a request
-    /// arrives later than about 40 s after its id was made; this is three times that. Every remembered id is in the
-    /// post's state, rewritten with each change, so a busy post pays for each one (10 minutes here made a hot post's
-    /// writes grow to megabytes).
-    /// </summary>
-    public static readonly TimeSpan GatewayRetryWindow = TimeSpan.FromMinutes(2);
 
     private readonly Dictionary<long, IReadOnlyList<CommentDetails>> _pages = [];
 
@@ -80,13 +72,34 @@ internal sealed class PostComments(PostState state, Func<long, Task<IReadOnlyLis
         };
     }
 
-    /// <summary>Forgets gateway-made request ids older than the retry window.</summary>
-    public void ForgetOldRequests(DateTimeOffset now)
+    /// <summary>
+    /// Forgets the request ids whose late copies can no longer come: gateway-made ones made before
+    /// <paramref name="window"/>, and keys' ones let go before it.
+    /// </summary>
+    public void ForgetOldRequests(DateTimeOffset now, TimeSpan window)
     {
-        var cutoff = (now - GatewayRetryWindow).ToUnixTimeSeconds();
+        var cutoff = (now - window).ToUnixTimeSeconds();
         foreach (var id in state.CommentRequests.Keys.Where(k => IsOlderGatewayRequest(k, cutoff)).ToList())
         {
             state.CommentRequests.Remove(id);
+        }
+
+        foreach (var (id, letGo) in state.LetGoCommentRequests.ToList())
+        {
+            if (letGo < cutoff || !state.CommentRequests.ContainsKey(id))
+            {
+                state.CommentRequests.Remove(id);
+                state.LetGoCommentRequests.Remove(id);
+            }
+        }
+    }
+
+    /// <summary>Marks a key's request id as let go at <paramref name="now"/> (it stays until the window has passed).</summary>
+    public void LetGo(string requestId, DateTimeOffset now)
+    {
+        if (requestId.StartsWith(RequestIds.KeyPrefix, StringComparison.Ordinal) && state.CommentRequests.ContainsKey(requestId))
+        {
+            state.LetGoCommentRequests.TryAdd(requestId, now.ToUnixTimeSeconds());
         }
     }
 

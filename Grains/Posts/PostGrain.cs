@@ -139,10 +139,10 @@ public sealed partial class PostGrain(
     /// <inheritdoc />
     public Task ForgetCommentRequestAsync(string requestId)
     {
-        // Only a key's id: a gateway's own ids go when their retries can no longer come (PostComments).
-        if (requestId?.StartsWith(RequestIds.KeyPrefix, StringComparison.Ordinal) == true)
+        // Kept until a late copy of the key's first attempt can no longer arrive; stored with the post's next write.
+        if (requestId is not null)
         {
-            state.State.CommentRequests.Remove(requestId);
+            Comments.LetGo(requestId, time.GetUtcNow());
         }
 
         return Task.CompletedTask;
@@ -163,7 +163,7 @@ public sealed partial class PostGrain(
         if (changes.Any(c => c?.IsComment == true))
         {
             // Once per batch: it scans every remembered request id.
-            Comments.ForgetOldRequests(time.GetUtcNow());
+            Comments.ForgetOldRequests(time.GetUtcNow(), options.Value.RequestRetryWindow);
         }
 
         for (var i = 0; i < changes.Count; i++)

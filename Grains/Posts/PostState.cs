@@ -40,6 +40,12 @@ public sealed class PostState
     // Id 10 is retired (earlier: each user's one last like request).
 
     /// <summary>
+    /// <c>Idempotency-Key</c> request ids in <see cref="CommentRequests"/> whose keys now hold their comments, with when
+    /// (unix seconds) they let go: each leaves the post once a late copy of its request can no longer arrive.
+    /// </summary>
+    [Id(13)] public Dictionary<string, long> LetGoCommentRequests { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
     /// Each user's last few like requests and their answers (lower-cased name, newest last): a retried toggle does
     /// not toggle again, even after the same user toggled from another tab meanwhile.
     /// </summary>

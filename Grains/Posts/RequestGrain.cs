@@ -27,10 +27,13 @@ public sealed partial class RequestGrain(
         var post = GrainFactory.GetGrain<IPostGrain>(postId);
         if (state.State.CommentId is > 0 and var made)
         {
-            // A repeat: the comment this key made, read back (comments are never removed).
-            return (await post.GetCommentsAsync(made - 1, 1)) is [var comment] && comment.Id == made
-                ? comment
-                : throw new InvalidOperationException($"Post {postId} has lost comment {made}.");
+            // A repeat: the comment this key made, read back (comments are never removed). The post is told again that
+            // it may let the key's request id go, in case it lost the first word with an activation.
+            var comment = (await post.GetCommentsAsync(made - 1, 1)) is [var known] && known.Id == made
+                ? known
+                : throw new InvalidOperationException($"Post {postId} does not show comment {made} yet.");
+            await post.ForgetCommentRequestAsync(RequestId);
+            return comment;
         }
 
         var added = await post.AddCommentAsync(author, text, RequestId);

@@ -60,7 +60,17 @@ public sealed class CommentPagesTests(ClusterFixture fixture)
         state.CommentRequests["key:bob/1"] = 1;
         state.CommentRequests[$"req:{now.AddMinutes(-11).ToUnixTimeSeconds()}:old"] = 2;
         state.CommentRequests[$"req:{now.AddMinutes(-1).ToUnixTimeSeconds()}:recent"] = 3;
-        new Posts.PostComments(state, _ => throw new InvalidOperationException(), (_, _) => throw new InvalidOperationException()).ForgetOldRequests(now);
-        Assert.Equal(["key:bob/1", $"req:{now.AddMinutes(-1).ToUnixTimeSeconds()}:recent"], state.CommentRequests.Keys.Order(StringComparer.Ordinal));
+        state.CommentRequests["key:bob/2"] = 4;
+        state.CommentRequests["key:bob/3"] = 5;
+        var comments = new Posts.PostComments(state, _ => throw new InvalidOperationException(), (_, _) => throw new InvalidOperationException());
+
+        // Keys' ids stay until their keys let them go, and then for the window.
+        comments.LetGo("key:bob/2", now.AddMinutes(-3));
+        comments.LetGo("key:bob/3", now.AddMinutes(-1));
+        comments.LetGo("key:bob/unknown", now.AddMinutes(-3));
+        comments.LetGo($"req:{now.AddMinutes(-1).ToUnixTimeSeconds()}:recent", now.AddMinutes(-3));
+        comments.ForgetOldRequests(now, TimeSpan.FromMinutes(2));
+        Assert.Equal(["key:bob/1", "key:bob/3", $"req:{now.AddMinutes(-1).ToUnixTimeSeconds()}:recent"], state.CommentRequests.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["key:bob/3"], state.LetGoCommentRequests.Keys);
     }
 }

@@ -60,6 +60,15 @@ public class ClusterFixture : IAsyncLifetime
     /// <summary>How long an outbox event waits before a silo's sweep takes it up, plus the sweep interval.</summary>
     public TimeSpan SweepBound { get; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Post <paramref name="id"/> as its last write stored it.</summary>
+    public Posts.PostState StoredPost(long id)
+    {
+        var grainId = ((IAddressable)Grains.GetGrain<IPostGrain>(id)).GetGrainId();
+        var serializer = Cluster.Silos[0].ServiceProvider.GetRequiredService<Serializer>();
+        return serializer.Deserialize<Posts.PostState>(Store[SharedMemoryGrainStorage.Key(Posts.PostGrain.StateName, grainId)].Data)
+            ?? throw new InvalidOperationException($"Post {id} is not stored.");
+    }
+
     /// <summary>The test client's grain factory.</summary>
     public IGrainFactory Grains => Cluster.Client;
 
