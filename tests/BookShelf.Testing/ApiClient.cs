@@ -41,10 +41,16 @@ public sealed class ApiClient : IDisposable
     /// <summary>POSTs <paramref name="body"/> as JSON.</summary>
     public Task<HttpResponseMessage> PostJsonAsync(string path, object body) => _http.PostAsJsonAsync(path, body);
 
-    /// <summary>Creates a post and returns its id.</summary>
-    public async Task<long> CreatePostAsync(string title, string body = "A fine book.")
+    /// <summary>Creates a post and returns its id; with <paramref name="idempotencyKey"/>, as that key's request.</summary>
+    public async Task<long> CreatePostAsync(string title, string body = "A fine book.", string? idempotencyKey = null)
     {
-        using var response = await PostJsonAsync("/api/posts", new { title, body });
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/posts", UriKind.Relative)) { Content = JsonContent.Create(new { title, body }) };
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+
+        using var response = await _http.SendAsync(request);
         await EnsureAsync(response, HttpStatusCode.Created, $"create post '{title}'");
         return (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<long>();
     }
