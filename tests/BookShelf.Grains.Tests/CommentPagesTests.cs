@@ -1,6 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Serialization;
-
 namespace BookShelf.Grains.Tests;
 
 /// <summary>A post's comments live in pages: a comment rewrites one page, reads page, the count is capped.</summary>
@@ -19,8 +16,7 @@ public sealed class CommentPagesTests(ClusterFixture fixture)
         }
 
         // Two sealed pages of 50; the post itself holds only the open page.
-        var stored = fixture.Cluster.Client.ServiceProvider.GetRequiredService<Serializer>()
-            .Deserialize<Posts.PostState>(fixture.Store[$"post|{grain.GetGrainId()}"].Data)!;
+        var stored = fixture.StoredPost(post.Id);
         Assert.Equal(2, stored.SealedCommentPages);
         Assert.Equal(20, stored.Comments.Count);
 

@@ -72,7 +72,7 @@ public sealed class ExactlyOnceTests(ClusterFixture fixture)
 
         // The state a silo leaves when it dies after the feed took the comment but before the journal let it go.
         await fixture.Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero, TestContext.Current.CancellationToken);
-        var stored = ReadPost(post.Id);
+        var stored = fixture.StoredPost(post.Id);
         var again = FeedEvent.CommentAdded(post.Id, first.Id, "bob", "the only copy", 0, first.CreatedAt);
         stored.Outbox.Add(again);
         WritePost(post.Id, stored);
@@ -113,7 +113,7 @@ public sealed class ExactlyOnceTests(ClusterFixture fixture)
         var post = await fixture.CreatePostAsync("stale settle");
         var grain = fixture.Grains.GetGrain<IPostGrain>(post.Id);
         Assert.NotNull(await grain.GetAsync());
-        var stored = ReadPost(post.Id);
+        var stored = fixture.StoredPost(post.Id);
         var comment = new CommentDetails(1, post.Id, "bob", "stored elsewhere", DateTimeOffset.UtcNow);
         stored.Comments.Add(comment);
         stored.Outbox.Add(FeedEvent.CommentAdded(post.Id, 1, "bob", comment.Text, 0, comment.CreatedAt));
@@ -191,7 +191,6 @@ public sealed class ExactlyOnceTests(ClusterFixture fixture)
 
     private Serializer Serializer => fixture.Cluster.Client.ServiceProvider.GetRequiredService<Serializer>();
 
-    private PostState ReadPost(long id) => Serializer.Deserialize<PostState>(fixture.Store[PostKey(id)].Data) ?? throw new InvalidOperationException("no stored post");
 
     private void WritePost(long id, PostState post)
     {

@@ -64,7 +64,7 @@ public class ClusterFixture : IAsyncLifetime
     public Posts.PostState StoredPost(long id)
     {
         var grainId = ((IAddressable)Grains.GetGrain<IPostGrain>(id)).GetGrainId();
-        var serializer = Cluster.Silos[0].ServiceProvider.GetRequiredService<Serializer>();
+        var serializer = Cluster.Client.ServiceProvider.GetRequiredService<Serializer>();
         return serializer.Deserialize<Posts.PostState>(Store[SharedMemoryGrainStorage.Key(Posts.PostGrain.StateName, grainId)].Data)
             ?? throw new InvalidOperationException($"Post {id} is not stored.");
     }
