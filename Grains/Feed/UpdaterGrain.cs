@@ -44,7 +44,8 @@ public sealed partial class UpdaterGrain(
 
         var stream = this.GetStreamProvider(StorageNames.StreamProvider)
             .GetStream<FeedEvent>(StreamId.Create(StorageNames.StreamNamespace, _group));
-        await stream.SubscribeAsync((feedEvent, _) => AppendAsync(feedEvent));
+        // A stream batch (a silo's gathered copies for this group) is appended as one batch: one turn, at most one write.
+        await stream.SubscribeAsync((IList<SequentialItem<FeedEvent>> items) => AppendBatchAsync([.. items.Select(i => i.Item)]));
 
         // A crash between storing a full tail and sealing it leaves the tail full: seal it now.
         await SealFullPagesAsync();

@@ -36,6 +36,7 @@ public static class GrainsSiloBuilderExtensions
         builder.Services.TryAddSingleton<Diagnostics.FeedMetrics>();
         // The outbox journal itself (Redis in production) is registered by the host.
         builder.Services.AddSingleton<Feed.FeedAppender>();
+        builder.Services.AddSingleton<Feed.StreamCopies>();
         builder.Services.AddSingleton<Posts.OutboxSweeper>();
         builder.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Posts.OutboxSweeper>());
         builder.AddMemoryStreams(StorageNames.StreamProvider, stream =>

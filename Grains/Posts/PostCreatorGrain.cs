@@ -11,33 +11,24 @@ namespace BookShelf.Grains.Posts;
 /// Creates posts without activating them (see <see cref="IPostCreatorGrain"/>): a new post is written straight into
 /// its <see cref="PostGrain"/>'s storage, the way the post itself would write it — marked in the outbox journal first,
 /// then stored with its event in the outbox in one write that succeeds only if no post has the id yet — then its event
-/// is published on the stream and confirmed with the site feed before the create is acknowledged. From there on the
+/// is confirmed with the site feed before the create is acknowledged, and its copy goes to the stream through the
+/// silo's <see cref="Feed.StreamCopies"/>. From there on the
 /// post is an ordinary stored post: its first reader or writer activates it from storage, an unconfirmed event is
 /// confirmed by that activation or by the silos' <see cref="OutboxSweeper"/>, and a repeat of the create finds the id
 /// taken and lets the post answer it. An activation per new post (placement, a directory entry, a read of the missing
 /// state, its collection later) was a fifth of a silo's work per post, and 6 KB of memory for two minutes.
-/// One reentrant activation per silo (<see cref="PostCreators"/>), so the stream copies of the posts it creates go out
-/// in batches.
+/// One reentrant activation per silo (<see cref="PostCreators"/>).
 /// </summary>
 [StatelessWorker(1), Reentrant]
 public sealed partial class PostCreatorGrain(
     [FromKeyedServices(StorageNames.Posts)] IGrainStorage storage,
     IOutboxJournal journal,
     Feed.FeedAppender appender,
+    Feed.StreamCopies streamCopies,
     TimeProvider time,
     Diagnostics.FeedMetrics metrics,
     ILogger<PostCreatorGrain> logger) : Grain, IPostCreatorGrain
 {
-    private KeyedBatcher<string, FeedEvent, bool>? _streamCopies;
-
-    /// <inheritdoc />
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        var provider = this.GetStreamProvider(StorageNames.StreamProvider);
-        _streamCopies = new KeyedBatcher<string, FeedEvent, bool>((group, events) => PublishAsync(provider, group, events), Feed.FeedAppender.MaxBatch);
-        return Task.CompletedTask;
-    }
-
     /// <inheritdoc />
     public async Task<PostDetails> CreateAsync(long id, PostDraft draft)
     {
@@ -74,16 +65,9 @@ public sealed partial class PostCreatorGrain(
             return await post.CreateAsync(draft);
         }
 
-        // The stream's copy is best effort (PublishAsync never throws); the confirmation is the guarantee.
-        var published = _streamCopies!.SubmitAsync(created.Group, [created]);
-        try
-        {
-            await appender.AppendAsync([created]);
-        }
-        finally
-        {
-            await published;
-        }
+        // The stream's copy is best effort and goes later, with others; the confirmation is the guarantee.
+        streamCopies.Publish([created]);
+        await appender.AppendAsync([created]);
 
         journal.MarkSettled(id, [created.Key]);
         metrics.PostCreated();
@@ -91,28 +75,9 @@ public sealed partial class PostCreatorGrain(
         return new PostDetails(id, draft.Author, draft.Title, draft.Body, createdAt, 0, 0);
     }
 
-    /// <summary>Publishes the stream copies of posts created here meanwhile as one stream batch (one queue message).</summary>
-    private async Task<IReadOnlyList<bool>> PublishAsync(IStreamProvider provider, string group, IReadOnlyList<FeedEvent> events)
-    {
-        try
-        {
-            var stream = provider.GetStream<FeedEvent>(StreamId.Create(StorageNames.StreamNamespace, group));
-            await (events.Count == 1 ? stream.OnNextAsync(events[0]) : stream.OnNextBatchAsync(events));
-            return [.. events.Select(_ => true)];
-        }
-        catch (Exception ex)
-        {
-            LogStreamFailed(logger, ex, group, events.Count);
-            return [.. events.Select(_ => false)];
-        }
-    }
-
     [LoggerMessage(2201, LogLevel.Debug, "Post {PostId} created by {Author} (not activated)")]
     private static partial void LogCreated(ILogger logger, long postId, string author);
 
     [LoggerMessage(2202, LogLevel.Debug, "Post {PostId}: the id is taken; the post answers the create")]
     private static partial void LogIdTaken(ILogger logger, long postId);
-
-    [LoggerMessage(2203, LogLevel.Debug, "Stream copies of {Count} new post(s) for {Group} not published; their feed confirmations cover them")]
-    private static partial void LogStreamFailed(ILogger logger, Exception exception, string group, int count);
 }

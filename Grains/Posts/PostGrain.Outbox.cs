@@ -1,6 +1,5 @@
 using Orleans.Runtime;
 using Orleans.Storage;
-using Orleans.Streams;
 
 namespace BookShelf.Grains.Posts;
 
@@ -126,8 +125,8 @@ public sealed partial class PostGrain
     /// batch (events of other posts arriving together share that write), then they are unmarked in the journal.
     /// The outbox is cleared in memory only: storage keeps the confirmed events until the post's next write, and an
     /// activation drops those the journal no longer holds. Fresh events (when the outbox holds only what was just
-    /// stored) are also published on the stream, in order, at the same time; events left by a failure are only
-    /// confirmed, so a stream copy can never overtake an older event of the same post. Throws if a feed cannot be
+    /// stored) also go to the stream, in order, through the silo's <see cref="Feed.StreamCopies"/>; events left by a
+    /// failure are only confirmed, so a stream copy can never overtake an older event of the same post. Throws if a feed cannot be
     /// reached; the events stay in the outbox and are retried.
     /// </summary>
     private async Task DeliverOutboxAsync()
@@ -139,7 +138,11 @@ public sealed partial class PostGrain
         }
 
         var pending = outbox.ToArray();
-        var published = _freshOutbox ? PublishAsync(pending) : Task.CompletedTask;
+        if (_freshOutbox)
+        {
+            streamCopies.Publish(pending);
+        }
+
         _freshOutbox = false;
         try
         {
@@ -169,40 +172,6 @@ public sealed partial class PostGrain
             ScheduleRetry();
             throw;
         }
-        finally
-        {
-            await published;
-        }
-    }
-
-    /// <summary>
-    /// Publishes events on the post-event stream, in order, best effort (the confirmation is the guarantee): each run
-    /// for one group as one stream batch (one queue message, its events delivered in order), not one call per event.
-    /// </summary>
-    private async Task PublishAsync(IReadOnlyList<FeedEvent> feedEvents)
-    {
-        var provider = this.GetStreamProvider(StorageNames.StreamProvider);
-        for (var from = 0; from < feedEvents.Count;)
-        {
-            var to = from + 1;
-            while (to < feedEvents.Count && feedEvents[to].Group == feedEvents[from].Group)
-            {
-                to++;
-            }
-
-            try
-            {
-                var stream = provider.GetStream<FeedEvent>(StreamId.Create(StorageNames.StreamNamespace, feedEvents[from].Group));
-                await (to - from == 1 ? stream.OnNextAsync(feedEvents[from]) : stream.OnNextBatchAsync(feedEvents.Skip(from).Take(to - from)));
-            }
-            catch (Exception ex)
-            {
-                LogStreamFailed(logger, ex, Id, feedEvents[from].Key);
-                return;
-            }
-
-            from = to;
-        }
     }
 
     private void ScheduleRetry()
@@ -226,9 +195,6 @@ public sealed partial class PostGrain
         _retryTimer?.Dispose();
         _retryTimer = null;
     }
-
-    [LoggerMessage(2002, LogLevel.Debug, "Post {PostId}: stream publish of {Key} failed; the feed confirmation covers it")]
-    private static partial void LogStreamFailed(ILogger logger, Exception exception, long postId, string key);
 
     [LoggerMessage(2004, LogLevel.Warning, "Post {PostId}: the outbox journal could not be read on activation; confirming every stored event again")]
     private static partial void LogJournalUnreadable(ILogger logger, Exception exception, long postId);

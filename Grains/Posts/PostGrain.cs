@@ -4,8 +4,8 @@ namespace BookShelf.Grains.Posts;
 
 /// <summary>
 /// One post. Every change is stored together with the events it raises (the outbox) in one write, after the
-/// events are marked in the <see cref="IOutboxJournal"/>; the events are then published on the post-event
-/// stream and confirmed with the group's <see cref="IUpdaterGrain"/> (appends are exactly idempotent, so the
+/// events are marked in the <see cref="IOutboxJournal"/>; the events are then confirmed with the group's
+/// <see cref="IUpdaterGrain"/> and their copies go to the post-event stream (appends are exactly idempotent, so the
 /// stream copy and the confirmation may both arrive, at any time). A change is acknowledged only after that
 /// confirmation, so an acknowledged post is always in its feed even when the stream drops the event. Events
 /// left in the outbox by a failure are retried on a timer, at the next activation, and by the silos'
@@ -17,6 +17,7 @@ public sealed partial class PostGrain(
     [PersistentState(PostGrain.StateName, StorageNames.Posts)] IPersistentState<PostState> state,
     IOutboxJournal journal,
     Feed.FeedAppender appender,
+    Feed.StreamCopies streamCopies,
     IOptions<FeedOptions> options,
     TimeProvider time,
     Diagnostics.FeedMetrics metrics,

@@ -29,6 +29,8 @@ public sealed class ManyGroupsRunner(ISystemUnderTest system, TextWriter progres
 
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(3);
 
+    private static readonly TimeSpan IdleWindow = TimeSpan.FromSeconds(10);
+
     /// <summary>Runs it; returns the figures as (name, value) rows.</summary>
     public async Task<IReadOnlyList<(string Name, string Value)>> RunAsync(CancellationToken cancellationToken)
     {
@@ -85,6 +87,17 @@ public sealed class ManyGroupsRunner(ISystemUnderTest system, TextWriter progres
         var gatewayCpu = ProcessStats.CpuSeconds(system.GatewayPids) - gatewayCpu0;
         var status = await workers.AskAllAsync(new WorkerCommand { Op = "analyze", Posts = [] });
 
+        // What the servers spend with the same connections and groups and nothing written: the part of the CPU per
+        // delivery that is upkeep (heartbeats, leases, presence, timers), not writes or deliveries.
+        Show($"idle {IdleWindow.TotalSeconds:0} s");
+        var idleCpu0 = ProcessStats.CpuSeconds(system.ServerPids);
+        var idleGatewayCpu0 = ProcessStats.CpuSeconds(system.GatewayPids);
+        var idleClock = Stopwatch.StartNew();
+        await Task.Delay(IdleWindow, cancellationToken);
+        var idleSeconds = idleClock.Elapsed.TotalSeconds;
+        var idleCpu = (ProcessStats.CpuSeconds(system.ServerPids) - idleCpu0) / idleSeconds;
+        var idleGatewayCpu = (ProcessStats.CpuSeconds(system.GatewayPids) - idleGatewayCpu0) / idleSeconds;
+
         string Number(double value, string format = "N0") => value.ToString(format, CultureInfo.InvariantCulture);
         return
         [
@@ -94,6 +107,7 @@ public sealed class ManyGroupsRunner(ISystemUnderTest system, TextWriter progres
             ("deliveries expected / received", $"{Number(expected)} / {Number(received)}"),
             ("seq gaps or repeats (per connection and group)", system.SiteAndPostProtocol == WireProtocol.BookShelfAnyGroup ? Number(status.Sum(s => s.SeqViolations)) : "not checked"),
             ("**server CPU per delivery (µs)**, all / gateways", received == 0 ? "" : $"**{Number(serverCpu * 1e6 / received, "F2")}** / {Number(gatewayCpu * 1e6 / received, "F2")}"),
+            ("server CPU with nothing written (% of a core), all / gateways", $"{Number(idleCpu * 100, "F1")} / {Number(idleGatewayCpu * 100, "F1")}"),
             ("server memory per connection, all / gateways (KB)", $"{Number((rssAfter - rssBefore) / 1024.0 / Math.Max(1, opened), "F1")} / {Number((gatewayRssAfter - gatewayRssBefore) / 1024.0 / Math.Max(1, opened), "F1")}"),
             ("memory of the other server processes per group (KB)", Number((othersRssAfter - othersRssBefore) / 1024.0 / Groups, "F1")),
             ("silo activations before / after connecting", activationsBefore is { } a && activationsAfter is { } b ? $"{Number(a)} / {Number(b)}" : "n/a"),
