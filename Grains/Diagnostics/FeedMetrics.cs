@@ -13,6 +13,7 @@ public sealed class FeedMetrics
     private readonly Counter<long> _reads;
     private readonly Counter<long> _repeats;
     private readonly Counter<long> _fanOutCalls;
+    private readonly Counter<long> _streamCopiesDropped;
 
     /// <summary>Creates the instruments.</summary>
     public FeedMetrics(IMeterFactory meterFactory)
@@ -24,6 +25,7 @@ public sealed class FeedMetrics
         _repeats = meter.CreateCounter<long>("bookshelf.feed.repeats", description: "Copies of events already in their feed (stream copies, retries), not appended again.");
         _reads = meter.CreateCounter<long>("bookshelf.feed.reads", description: "Catch-up reads served by feeds.");
         _fanOutCalls = meter.CreateCounter<long>("bookshelf.feed.fanout_calls", description: "One-way calls to gateway nodes (one per node per batch).");
+        _streamCopiesDropped = meter.CreateCounter<long>("bookshelf.feed.stream_copies_dropped", description: "Stream copies of events dropped before publishing (too many waiting); their confirmations still deliver them.");
     }
 
     /// <summary>A post was created.</summary>
@@ -34,6 +36,15 @@ public sealed class FeedMetrics
 
     /// <summary>A copy of an event already in the feed arrived and was not appended.</summary>
     public void Repeated(string group) => _repeats.Add(1, new KeyValuePair<string, object?>("group.kind", GroupKind(group)));
+
+    /// <summary>Stream copies were dropped before publishing.</summary>
+    public void StreamCopiesDropped(int count)
+    {
+        if (count > 0)
+        {
+            _streamCopiesDropped.Add(count);
+        }
+    }
 
     /// <summary>A catch-up read was served.</summary>
     public void Read(string group) => _reads.Add(1, new KeyValuePair<string, object?>("group.kind", GroupKind(group)));

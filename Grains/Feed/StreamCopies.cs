@@ -14,7 +14,7 @@ namespace BookShelf.Grains.Feed;
 /// The copies of one group leave in the order they came. A post only publishes events whose older events are
 /// confirmed, so a late copy never overtakes its post's earlier events. At most <see cref="MaxPending"/> copies
 /// wait; beyond that they are dropped (the confirmations still deliver them), as are copies a silo holds when it
-/// stops.
+/// stops. Dropped copies are counted (<c>bookshelf.feed.stream_copies_dropped</c>).
 /// </summary>
 public sealed partial class StreamCopies
 {
@@ -24,23 +24,25 @@ public sealed partial class StreamCopies
     private readonly Func<string, IReadOnlyList<FeedEvent>, Task> _publish;
     private readonly TimeSpan _delay;
     private readonly TimeProvider _time;
+    private readonly Diagnostics.FeedMetrics _metrics;
     private readonly ILogger<StreamCopies> _logger;
     private readonly Dictionary<string, List<FeedEvent>> _pending = new(StringComparer.Ordinal);
     private int _count;
 
     /// <summary>Publishes on the silo's post-event stream.</summary>
-    public StreamCopies(IServiceProvider services, IOptions<FeedOptions> options, TimeProvider time, ILogger<StreamCopies> logger)
-        : this(StreamPublisher(services), options, time, logger)
+    public StreamCopies(IServiceProvider services, IOptions<FeedOptions> options, TimeProvider time, Diagnostics.FeedMetrics metrics, ILogger<StreamCopies> logger)
+        : this(StreamPublisher(services), options, time, metrics, logger)
     {
     }
 
     /// <summary>Publishes with <paramref name="publish"/> (tests).</summary>
-    internal StreamCopies(Func<string, IReadOnlyList<FeedEvent>, Task> publish, IOptions<FeedOptions> options, TimeProvider time, ILogger<StreamCopies> logger)
+    internal StreamCopies(Func<string, IReadOnlyList<FeedEvent>, Task> publish, IOptions<FeedOptions> options, TimeProvider time, Diagnostics.FeedMetrics metrics, ILogger<StreamCopies> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _publish = publish;
         _delay = options.Value.StreamCopyDelay;
         _time = time;
+        _metrics = metrics;
         _logger = logger;
     }
 
@@ -74,15 +76,23 @@ public sealed partial class StreamCopies
 
         if (dropped > 0)
         {
+            _metrics.StreamCopiesDropped(dropped);
             LogDropped(_logger, dropped, MaxPending);
         }
 
         foreach (var group in groupsToStart ?? [])
         {
             // Off the caller's scheduler and without its context: the group's copies belong to no one caller.
-            using (ExecutionContext.SuppressFlow())
+            if (ExecutionContext.IsFlowSuppressed())
             {
                 _ = Task.Run(() => FlushAsync(group));
+            }
+            else
+            {
+                using (ExecutionContext.SuppressFlow())
+                {
+                    _ = Task.Run(() => FlushAsync(group));
+                }
             }
         }
     }
@@ -93,6 +103,28 @@ public sealed partial class StreamCopies
     /// lock, so the next copy starts a new flusher and no two run for one group.
     /// </summary>
     private async Task FlushAsync(string group)
+    {
+        try
+        {
+            await FlushLoopAsync(group);
+        }
+        catch (Exception ex)
+        {
+            // Never expected (a publish failure is caught below); but a flusher that ended here would leave its
+            // group in the table with no one to publish it, and its copies counting against the cap for good.
+            int lost;
+            lock (_pending)
+            {
+                lost = _pending.Remove(group, out var queue) ? queue.Count : 0;
+                _count -= lost;
+            }
+
+            _metrics.StreamCopiesDropped(lost);
+            LogFlusherFailed(_logger, ex, group, lost);
+        }
+    }
+
+    private async Task FlushLoopAsync(string group)
     {
         while (true)
         {
@@ -151,4 +183,7 @@ public sealed partial class StreamCopies
 
     [LoggerMessage(2204, LogLevel.Debug, "{Count} stream copies dropped: {MaxPending} already wait; their feed confirmations cover them")]
     private static partial void LogDropped(ILogger logger, int count, int maxPending);
+
+    [LoggerMessage(2205, LogLevel.Warning, "The stream copies of {Group} stopped; {Count} waiting copies dropped (their feed confirmations cover them)")]
+    private static partial void LogFlusherFailed(ILogger logger, Exception exception, string group, int count);
 }

@@ -2,8 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Concurrency;
 using Orleans.Runtime;
 using Orleans.Storage;
-using Orleans.Streams;
-using BookShelf.Grains.Interfaces.Batching;
 
 namespace BookShelf.Grains.Posts;
 

@@ -87,8 +87,9 @@ public sealed class ManyGroupsRunner(ISystemUnderTest system, TextWriter progres
         var gatewayCpu = ProcessStats.CpuSeconds(system.GatewayPids) - gatewayCpu0;
         var status = await workers.AskAllAsync(new WorkerCommand { Op = "analyze", Posts = [] });
 
-        // What the servers spend with the same connections and groups and nothing written: the part of the CPU per
-        // delivery that is upkeep (heartbeats, leases, presence, timers), not writes or deliveries.
+        // What the servers spend with the same connections and groups and nothing written (after the stream's late
+        // copies have settled): heartbeats, leases, presence, timers, and the JIT while it still runs.
+        await Task.Delay(Settle, cancellationToken);
         Show($"idle {IdleWindow.TotalSeconds:0} s");
         var idleCpu0 = ProcessStats.CpuSeconds(system.ServerPids);
         var idleGatewayCpu0 = ProcessStats.CpuSeconds(system.GatewayPids);

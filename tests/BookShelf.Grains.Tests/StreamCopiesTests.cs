@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using BookShelf.Grains.Feed;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -73,9 +75,55 @@ public sealed class StreamCopiesTests
     }
 
     [Fact]
-    public async Task AtMostMaxPendingCopiesWaitAndTheRestAreDropped()
+    public async Task WithNoDelayCopiesFromManyThreadsAllGoInTheirOrderAndOneBatchAtATime()
+    {
+        const int Threads = 4, PerThread = 500;
+        var inFlight = 0;
+        var overlapped = 0;
+        var (copies, _, published) = Start(async (_, _) =>
+        {
+            if (Interlocked.Increment(ref inFlight) > 1)
+            {
+                Interlocked.Exchange(ref overlapped, 1);
+            }
+
+            await Task.Yield();
+            Interlocked.Decrement(ref inFlight);
+        }, TimeSpan.Zero);
+
+        await Task.WhenAll(Enumerable.Range(0, Threads).Select(t => Task.Run(() =>
+        {
+            for (var i = 0; i < PerThread; i++)
+            {
+                copies.Publish([Event("a", (t * 10_000) + i)]);
+            }
+        })));
+        await Poll.UntilAsync(() => Task.FromResult(published.Batches.Sum(b => b.Events.Count) == Threads * PerThread), Timeout,
+            "every copy", cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(0, Volatile.Read(ref overlapped));
+        var ids = published.Batches.SelectMany(b => b.Events).Select(e => e.PostId).ToList();
+        for (var t = 0; t < Threads; t++)
+        {
+            Assert.Equal(Enumerable.Range(0, PerThread).Select(i => (long)((t * 10_000) + i)), ids.Where(id => id / 10_000 == t));
+        }
+    }
+
+    [Fact]
+    public async Task AtMostMaxPendingCopiesWaitAndTheRestAreDroppedAndCounted()
     {
         var (copies, clock, published) = Start();
+        long dropped = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Scope == published.MeterFactory && instrument.Name == "bookshelf.feed.stream_copies_dropped")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref dropped, value));
+        listener.Start();
 
         copies.Publish([.. Enumerable.Range(1, StreamCopies.MaxPending + 5).Select(i => Event("a", i))]);
         await Poll.UntilAsync(() =>
@@ -87,6 +135,7 @@ public sealed class StreamCopiesTests
         var keys = published.Batches.SelectMany(b => b.Events).Select(e => e.PostId).ToList();
         Assert.Equal(Enumerable.Range(1, StreamCopies.MaxPending).Select(i => (long)i), keys);
         Assert.All(published.Batches, b => Assert.InRange(b.Events.Count, 1, FeedAppender.MaxBatch));
+        Assert.Equal(5, Interlocked.Read(ref dropped));
 
         // Taken copies no longer count: the next one goes.
         copies.Publish([Event("a", 0)]);
@@ -97,7 +146,7 @@ public sealed class StreamCopiesTests
         }, Timeout, "a copy after the flood", cancellationToken: TestContext.Current.CancellationToken);
     }
 
-    private static (StreamCopies Copies, DelayCountingClock Clock, Published Published) Start(Func<string, IReadOnlyList<FeedEvent>, Task>? publish = null)
+    private static (StreamCopies Copies, DelayCountingClock Clock, Published Published) Start(Func<string, IReadOnlyList<FeedEvent>, Task>? publish = null, TimeSpan? delay = null)
     {
         var clock = new DelayCountingClock();
         var published = new Published();
@@ -107,8 +156,9 @@ public sealed class StreamCopiesTests
                 published.Add(group, events);
                 return publish?.Invoke(group, events) ?? Task.CompletedTask;
             },
-            Microsoft.Extensions.Options.Options.Create(new FeedOptions { StreamCopyDelay = Delay }),
+            Microsoft.Extensions.Options.Options.Create(new FeedOptions { StreamCopyDelay = delay ?? Delay }),
             clock,
+            new Diagnostics.FeedMetrics(published.MeterFactory),
             NullLogger<StreamCopies>.Instance);
         return (copies, clock, published);
     }
@@ -119,6 +169,9 @@ public sealed class StreamCopiesTests
     private sealed class Published
     {
         private readonly List<(string Group, IReadOnlyList<FeedEvent> Events)> _batches = [];
+
+        /// <summary>This test's own meter factory: its instruments are told apart from other tests' by their scope.</summary>
+        public IMeterFactory MeterFactory { get; } = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
 
         public IReadOnlyList<(string Group, IReadOnlyList<FeedEvent> Events)> Batches
         {
