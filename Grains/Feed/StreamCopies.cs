@@ -9,8 +9,9 @@ namespace BookShelf.Grains.Feed;
 /// (its post's confirmation with the feed is the guarantee, and the feed takes whichever comes second as a repeat),
 /// so its copies need not go at once: a group's copies are gathered for <see cref="FeedOptions.StreamCopyDelay"/>
 /// and published as one stream batch (one queue message, delivered in order as one batch to the group's
-/// <see cref="UpdaterGrain"/>), off the request's path. Published one at a time, each copy was a call to a stream
-/// queue, a delivery to the hot updater and a turn of it: a third of the silos' work per post under load.
+/// <see cref="UpdaterGrain"/>), off the request's path. Published as they came, the copies were most of the messages
+/// between the silos under a high post rate (0.86 requests per post; gathered, 0.29), and each was a turn of the hot
+/// updater.
 /// The copies of one group leave in the order they came. A post only publishes events whose older events are
 /// confirmed, so a late copy never overtakes its post's earlier events. At most <see cref="MaxPending"/> copies
 /// wait; beyond that they are dropped (the confirmations still deliver them), as are copies a silo holds when it
