@@ -195,15 +195,17 @@ public sealed class StreamCopiesTests
         public IEnumerable<IReadOnlyList<FeedEvent>> Of(string group) => Batches.Where(b => b.Group == group).Select(b => b.Events);
     }
 
-    /// <summary>A fake clock that counts the timers started on it (each delay of a flusher is one).</summary>
+    /// <summary>A fake clock that counts the timers registered on it (each delay of a flusher is one).</summary>
     private sealed class DelayCountingClock : FakeTimeProvider
     {
         private int _timers;
 
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
+            // Counted once the timer is registered: a test that saw the count and then advances the clock fires it.
+            var timer = base.CreateTimer(callback, state, dueTime, period);
             Interlocked.Increment(ref _timers);
-            return base.CreateTimer(callback, state, dueTime, period);
+            return timer;
         }
 
         public Task WaitForDelaysAsync(int count) =>
