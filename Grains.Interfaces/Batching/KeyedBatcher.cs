@@ -34,13 +34,8 @@ public sealed class KeyedBatcher<TKey, TItem, TResult>(Func<TKey, IReadOnlyList<
 
         if (start)
         {
-            // Off the caller's scheduler (a grain's, a request's): a key's batches belong to no one caller.
-            // Without the first caller's execution context: the loop serves every later caller too, so it must not
-            // carry one request's Orleans request context or trace into the calls it makes for the others.
-            using (ExecutionContext.SuppressFlow())
-            {
-                _ = Task.Run(() => DrainAsync(key));
-            }
+            // A key's batches belong to no one caller: the loop serves every later caller too.
+            Detached.Run(() => DrainAsync(key));
         }
 
         return waiting.Results.Task;

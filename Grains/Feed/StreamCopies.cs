@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime;
 using Orleans.Streams;
+using BookShelf.Grains.Interfaces.Batching;
 
 namespace BookShelf.Grains.Feed;
 
@@ -83,18 +84,8 @@ public sealed partial class StreamCopies
 
         foreach (var group in groupsToStart ?? [])
         {
-            // Off the caller's scheduler and without its context: the group's copies belong to no one caller.
-            if (ExecutionContext.IsFlowSuppressed())
-            {
-                _ = Task.Run(() => FlushAsync(group));
-            }
-            else
-            {
-                using (ExecutionContext.SuppressFlow())
-                {
-                    _ = Task.Run(() => FlushAsync(group));
-                }
-            }
+            // The group's copies belong to no one caller.
+            Detached.Run(() => FlushAsync(group));
         }
     }
 

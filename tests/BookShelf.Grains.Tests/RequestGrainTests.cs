@@ -74,7 +74,7 @@ public sealed class RequestGrainTests(ClusterFixture fixture)
         });
 
         var first = await key.AddCommentAsync(post.Id, "bob", "once");
-        Assert.Contains(fixture.StoredPost(post.Id).CommentRequests.Keys, k => k.StartsWith("key:", StringComparison.Ordinal));
+        Assert.Contains(fixture.StoredPost(post.Id).CommentRequests.Keys, k => k.StartsWith(RequestIds.KeyPrefix, StringComparison.Ordinal));
         Assert.Equal(first, await key.AddCommentAsync(post.Id, "bob", "once"));
         Assert.Equal([first], await fixture.Grains.GetGrain<IPostGrain>(post.Id).GetCommentsAsync(0, 100));
     }
