@@ -10,7 +10,9 @@ namespace BookShelf.Bench;
 /// The read path, on BookShelf alone (the baseline has no pages): the home page, <c>GET /api/posts</c> and a post's
 /// page under closed-loop load (<see cref="Readers"/> requests in flight, from <c>wrk</c> when installed), each alone
 /// after its own warm-up (a page's code is compiled by the tiered JIT under load, which on two cores takes longer than
-/// a short run); then the hot-site write load (16 posts in flight, 100 connections) alone; then reads and that write
+/// a short run); then two requests with the least work behind them (<c>/healthz</c>: the gateway's pipeline alone; a
+/// post as JSON: that and one grain call), the floor under any write; then the hot-site write load (16 posts in
+/// flight, 100 connections) alone; then reads and that write
 /// load at once, to see how much each slows the other. Server CPU per request or post comes from <c>/proc</c>.
 /// </summary>
 public sealed class ReadsRunner(BookShelfSystem system, TextWriter progress, TimeSpan duration, TimeSpan warmUp)
@@ -35,7 +37,10 @@ public sealed class ReadsRunner(BookShelfSystem system, TextWriter progress, Tim
 
         await using var workers = WorkerPool.Start(100);
         await workers.ConnectAsync(system.WebSocketUris, 100, system.Protocol, _ => { });
-        string[] paths = ["/", "/api/posts", $"/posts/{someId}"];
+        // The three pages first (the summary below reads rows 0 and 2); then what a request costs the servers with the
+        // least work behind it: the gateway's pipeline alone (`/healthz` runs no check), and that plus one grain call
+        // (a post as JSON, from its activation). A write does both and more.
+        string[] paths = ["/", "/api/posts", $"/posts/{someId}", "/healthz", $"/api/posts/{someId}"];
 
         var rows = new List<(string What, Phase Reads, Phase Writes)>();
         foreach (var path in paths)
@@ -67,12 +72,14 @@ public sealed class ReadsRunner(BookShelfSystem system, TextWriter progress, Tim
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"### reads: {Readers} requests in flight ({_load.Name}), {duration.TotalSeconds:0} s each after {warmUp.TotalSeconds:0} s of warm-up; writes: {Writers} posts in flight, 100 connections");
         sb.AppendLine();
-        sb.AppendLine("| | requests/s | p50 / p99 (ms) | failed | posts/s | post p50 / p99 (ms) | server CPU (cores) |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| | requests/s | p50 / p99 (ms) | failed | posts/s | post p50 / p99 (ms) | server CPU (cores) | server CPU per request or post (ms) |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var (what, r, w) in rows)
         {
             var cores = r.Rate.Count > 0 ? r.Cores : w.Cores;
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| {what} | {Cell(r.Rate.PerSecond, "N0")} | {Pair(r.Rate)} | {(r.Rate.Count > 0 ? r.Rate.Failed.ToString("N0", CultureInfo.InvariantCulture) : "")} | {Cell(w.Rate.PerSecond, "N0")} | {Pair(w.Rate)} | {cores:F2} |");
+            // Per request or per post when one load ran alone; together, the CPU is not one load's.
+            var perRequest = r.Rate.Count > 0 && w.Rate.Count > 0 ? "" : (cores / (r.Rate.PerSecond + w.Rate.PerSecond) * 1000).ToString("F3", CultureInfo.InvariantCulture);
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {what} | {Cell(r.Rate.PerSecond, "N0")} | {Pair(r.Rate)} | {(r.Rate.Count > 0 ? r.Rate.Failed.ToString("N0", CultureInfo.InvariantCulture) : "")} | {Cell(w.Rate.PerSecond, "N0")} | {Pair(w.Rate)} | {cores:F2} | {perRequest} |");
         }
 
         var homeAlone = rows[0].Reads.Rate;
