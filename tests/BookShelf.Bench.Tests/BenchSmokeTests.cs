@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Reflection;
 using System.Text.Json.Nodes;
 
@@ -55,13 +56,17 @@ public sealed class BenchSmokeTests
 
         // Every row measured something and nothing failed; speed is not asserted.
         var rows = output.Split('\n').Where(l => l.StartsWith("| `GET ", StringComparison.Ordinal) || l.StartsWith("| hot-site", StringComparison.Ordinal)).ToList();
-        Assert.Equal(6, rows.Count);
+        Assert.Equal(8, rows.Count);
+        Assert.Contains(rows, r => r.StartsWith("| `GET /healthz` alone", StringComparison.Ordinal));
+        Assert.Contains(rows, r => r.StartsWith("| `GET /api/posts/", StringComparison.Ordinal));
         foreach (var row in rows)
         {
             var cells = row.Split('|').Select(c => c.Trim()).ToArray();
-            var (reads, failed, posts) = (cells[2], cells[4], cells[5]);
+            var (reads, failed, posts, perRequest) = (cells[2], cells[4], cells[5], cells[8]);
             Assert.True(row.Contains("writes alone", StringComparison.Ordinal) || (reads.Length > 0 && reads != "0" && failed == "0"), $"reads not measured, or some failed: {row}");
             Assert.True(!row.Contains("writes", StringComparison.Ordinal) || (posts.Length > 0 && posts != "0"), $"writes not measured: {row}");
+            // A load measured alone has its servers' CPU per request; two at once share the CPU, so none is given.
+            Assert.True(row.Contains("at once", StringComparison.Ordinal) ? perRequest.Length == 0 : double.Parse(perRequest, CultureInfo.InvariantCulture) > 0, $"server CPU per request: {row}");
         }
 
         Assert.Contains("Home page / post's page:", output, StringComparison.Ordinal);
