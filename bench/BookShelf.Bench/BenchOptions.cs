@@ -21,12 +21,13 @@ public sealed record BenchOptions
           --in-flight N       ... with N posts in flight at once (closed loop; default 1) ...
           --duration S        ... for S seconds (default 20; also overrides the standard scenarios')
           --idle              ... connect only (memory)
-          --reads             BookShelf's read path instead: home page, /api/posts, a post's page, alone and while
-                              posts are made (--duration S each, default 15, each load after --warmup S of its own);
-                              the pages are loaded with wrk when it is installed
+          --reads             BookShelf's read path instead: home page, /api/posts, a post's page, /healthz and a
+                              post as JSON alone, and pages while posts are made (--duration S each, default 15,
+                              each load after --warmup S of its own); loaded with wrk when it is installed
           --many-groups       10,000 connections on the site group and one of 1,000 post groups, comments at
                               50/s and posts at 2/s, both systems (--duration S, --warmup S)
-          --cold-start        BookShelf's cold start instead: seconds from /readyz to a steady post p99
+          --cold-start        BookShelf's cold start instead: seconds from /readyz to a steady post p99, measured
+                              against 90 s of warm control that follow (about 4 minutes in all)
           --json FILE         where the JSON goes (default .data/bench/results-<time>.json)
           --no-floor          skip measuring the send floor (bench/send-floor.c)
           --warmup S          post for S seconds before measuring, so the JIT has tiered up (default 30)

@@ -78,7 +78,8 @@ public sealed class ReadsRunner(BookShelfSystem system, TextWriter progress, Tim
         {
             var cores = r.Rate.Count > 0 ? r.Cores : w.Cores;
             // Per request or per post when one load ran alone; together, the CPU is not one load's.
-            var perRequest = r.Rate.Count > 0 && w.Rate.Count > 0 ? "" : (cores / (r.Rate.PerSecond + w.Rate.PerSecond) * 1000).ToString("F3", CultureInfo.InvariantCulture);
+            var served = r.Rate.PerSecond + w.Rate.PerSecond;
+            var perRequest = (r.Rate.Count > 0 && w.Rate.Count > 0) || served <= 0 ? "" : (cores / served * 1000).ToString("F3", CultureInfo.InvariantCulture);
             sb.AppendLine(CultureInfo.InvariantCulture, $"| {what} | {Cell(r.Rate.PerSecond, "N0")} | {Pair(r.Rate)} | {(r.Rate.Count > 0 ? r.Rate.Failed.ToString("N0", CultureInfo.InvariantCulture) : "")} | {Cell(w.Rate.PerSecond, "N0")} | {Pair(w.Rate)} | {cores:F2} | {perRequest} |");
         }
 

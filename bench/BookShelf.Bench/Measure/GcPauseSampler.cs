@@ -60,12 +60,12 @@ public sealed class GcPauseSampler : IAsyncDisposable
         }
     }
 
-    /// <summary>Each process's total pause and its largest per-interval pause over the samples taken at or after <paramref name="from"/>.</summary>
-    public IReadOnlyList<(string Name, double TotalMs, double LargestMs)> Totals(double from)
+    /// <summary>Each process's total pause and its largest per-interval pause over the samples taken in [<paramref name="from"/>, <paramref name="to"/>).</summary>
+    public IReadOnlyList<(string Name, double TotalMs, double LargestMs)> Totals(double from, double to)
     {
         lock (_samples)
         {
-            return [.. _samples.Where(s => s.At >= from).GroupBy(s => s.Name).Select(g =>
+            return [.. _samples.Where(s => s.At >= from && s.At < to).GroupBy(s => s.Name).Select(g =>
             {
                 var list = g.ToList();
                 var largest = list.Zip(list.Skip(1), (a, b) => b.PausedMs - a.PausedMs).DefaultIfEmpty(0).Max();
