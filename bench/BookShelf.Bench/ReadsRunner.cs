@@ -12,8 +12,8 @@ namespace BookShelf.Bench;
 /// after its own warm-up (a page's code is compiled by the tiered JIT under load, which on two cores takes longer than
 /// a short run); then two requests with the least work behind them (<c>/healthz</c>: the gateway's pipeline alone; a
 /// post as JSON: that and one grain call), the floor under any write; then the hot-site write load (16 posts in
-/// flight, 100 connections) alone; then reads and that write
-/// load at once, to see how much each slows the other. Server CPU per request or post comes from <c>/proc</c>.
+/// flight, 100 connections) alone; then reads and that write load at once, to see how much each slows the other.
+/// Server CPU per request or post comes from <c>/proc</c>.
 /// </summary>
 public sealed class ReadsRunner(BookShelfSystem system, TextWriter progress, TimeSpan duration, TimeSpan warmUp)
 {
