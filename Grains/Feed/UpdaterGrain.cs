@@ -32,6 +32,8 @@ public sealed partial class UpdaterGrain(
     private AppendedKeys _keys = new(options.Value.CachedIndexBuckets);
     private long _storageTouched = Environment.TickCount64;
     private readonly GatewayLeases<IGatewayObserver> _leases = new(time, options.Value.LeaseDuration);
+    private readonly PageSealer _sealer = new();
+    private IGrainTimer? _letGoTimer;
     private FeedReader _reader = null!;
     private string _group = "";
 
@@ -75,6 +77,7 @@ public sealed partial class UpdaterGrain(
 
         var head = state.State;
         var stamped = new List<FeedEvent>();
+
         Dictionary<string, long>? inBatch = null;
         for (var i = 0; i < events.Count; i++)
         {
@@ -106,6 +109,8 @@ public sealed partial class UpdaterGrain(
             return seqs;
         }
 
+        // The same write lets go of a page stored meanwhile, if one waits (no write of its own for that).
+        var letGo = _sealer.TakeStored(head, _reader.PageSize);
         try
         {
             await state.WriteStateAsync();
@@ -116,10 +121,17 @@ public sealed partial class UpdaterGrain(
             // Storage did not take them, or we cannot tell: undo in memory so this activation never serves an
             // event it may not have stored, and read the truth again from storage on the next activation.
             head.Unstamp(stamped.Count);
+            if (letGo is not null)
+            {
+                PageSealer.Undo(head, letGo);
+            }
+
             DeactivateOnIdle();
             LogAppendFailed(logger, ex, _group, stamped.Count, stamped[0].Key);
             throw;
         }
+
+        LetGone(letGo);
 
         foreach (var e in stamped)
         {
@@ -129,7 +141,7 @@ public sealed partial class UpdaterGrain(
 
         LogAppended(logger, _group, stamped[0].Seq, stamped[^1].Seq);
         FanOut(stamped);
-        await SealFullPagesAsync();
+        StartSealing();
         return seqs;
     }
 
@@ -228,6 +240,7 @@ public sealed partial class UpdaterGrain(
         _storageTouched = Environment.TickCount64;
         _keys = new AppendedKeys(_options.CachedIndexBuckets);
         _keys.ResetTail(state.State.Tail);
+        _sealer.Forget();
     }
 
     /// <summary>
@@ -261,29 +274,91 @@ public sealed partial class UpdaterGrain(
     private string IndexKey(string bucket) => $"{_group}|{bucket}";
 
     /// <summary>
-    /// Seals every full page: the page is stored, then its keys go into the index, and only then does the head
-    /// let go of them. A crash anywhere in between leaves the events in the tail, and sealing again writes the
-    /// same page and the same keys.
+    /// Seals every full page before answering anything (on activation: a crash between storing a full tail and
+    /// sealing it leaves the tail full). A crash anywhere in between leaves the events in the tail, and sealing again
+    /// writes the same page and the same keys.
     /// </summary>
     private async Task SealFullPagesAsync()
     {
-        var head = state.State;
-        var pageSize = _reader.PageSize;
-        while (head.Tail.Count >= pageSize)
+        while (_sealer.NextToStore(state.State, _reader.PageSize) is { } page)
         {
-            var page = head.SealedPages;
-            var events = head.Tail.GetRange(0, pageSize);
-            await GrainFactory.GetGrain<IFeedPageGrain>(PageKey(page)).WriteAsync(events);
-            foreach (var (bucket, keys) in AppendedKeys.ByBucket(events))
+            try
             {
-                await GrainFactory.GetGrain<IFeedIndexGrain>(IndexKey(bucket)).AddAsync(keys);
+                await StorePageAsync(page);
+            }
+            catch
+            {
+                _sealer.StoreEnded(page, succeeded: false);
+                throw;
             }
 
-            _keys.Indexed(events);
-            head.Tail.RemoveRange(0, pageSize);
-            head.SealedPages = page + 1;
-            var recorded = head.PageSize;
-            head.PageSize = pageSize;
+            _sealer.StoreEnded(page, succeeded: true);
+            _keys.Indexed(page.Events);
+            await LetGoOfStoredPageAsync();
+        }
+    }
+
+    /// <summary>
+    /// Starts storing the tail's first full page off the append's path (<see cref="PageSealer"/>), unless one is being
+    /// stored or waits for the head. It runs on this activation, between its turns, and touches other grains only.
+    /// </summary>
+    private void StartSealing()
+    {
+        if (_sealer.NextToStore(state.State, _reader.PageSize) is { } page)
+        {
+            _ = StorePageInBackgroundAsync(page);
+        }
+    }
+
+    private async Task StorePageInBackgroundAsync(FullPage page)
+    {
+        // The store belongs to no one caller: the request context of the append that started it stays with that append.
+        RequestContext.Clear();
+        try
+        {
+            await StorePageAsync(page);
+        }
+        catch (Exception ex)
+        {
+            // The events stay in the tail; the next append stores the page again.
+            _sealer.StoreEnded(page, succeeded: false);
+            LogSealFailed(logger, ex, _group, page.Page);
+            return;
+        }
+
+        if (!_sealer.StoreEnded(page, succeeded: true))
+        {
+            return;
+        }
+
+        _keys.Indexed(page.Events);
+        // The next append's write lets go of the page; if none comes first, a turn of its own does (never interleaved
+        // with an append's: both write the head).
+        _letGoTimer?.Dispose();
+        _letGoTimer = this.RegisterGrainTimer(
+            async _ =>
+            {
+                _letGoTimer?.Dispose();
+                _letGoTimer = null;
+                await LetGoOfStoredPageAsync();
+                StartSealing();
+            },
+            new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = false, KeepAlive = false });
+    }
+
+    /// <summary>The page, then its keys into the index: both before the head may let go of the events.</summary>
+    private async Task StorePageAsync(FullPage page)
+    {
+        await GrainFactory.GetGrain<IFeedPageGrain>(PageKey(page.Page)).WriteAsync(page.Events);
+        await Task.WhenAll(AppendedKeys.ByBucket(page.Events).Select(b => GrainFactory.GetGrain<IFeedIndexGrain>(IndexKey(b.Bucket)).AddAsync(b.Keys)));
+    }
+
+    /// <summary>Writes the head without the stored page, when one waits and no append's write took it first.</summary>
+    private async Task LetGoOfStoredPageAsync()
+    {
+        await RefreshIfIdleAsync();
+        if (_sealer.TakeStored(state.State, _reader.PageSize) is { } letGo)
+        {
             try
             {
                 await state.WriteStateAsync();
@@ -292,17 +367,27 @@ public sealed partial class UpdaterGrain(
             catch
             {
                 // The page and its keys are stored; keeping the events in the tail too is harmless and the next write seals again.
-                head.Tail.InsertRange(0, events);
-                head.SealedPages = page;
-                head.PageSize = recorded;
+                PageSealer.Undo(state.State, letGo);
                 DeactivateOnIdle();
                 throw;
             }
 
-            _keys.LeftTail(events);
-            _reader.Sealed(page, events);
-            LogSealed(logger, _group, page);
+            LetGone(letGo);
         }
+    }
+
+    /// <summary>The head's write without <paramref name="letGo"/>'s page is stored: the tail's keys and the reader follow.</summary>
+    private void LetGone(PageLetGo? letGo)
+    {
+        if (letGo is null)
+        {
+            return;
+        }
+
+        _sealer.LetGoStored();
+        _keys.LeftTail(letGo.Events);
+        _reader.Sealed(letGo.Page, letGo.Events);
+        LogSealed(logger, _group, letGo.Page);
     }
 
     private void FanOut(IReadOnlyList<FeedEvent> events)
@@ -333,6 +418,9 @@ public sealed partial class UpdaterGrain(
 
     [LoggerMessage(1003, LogLevel.Debug, "Feed {Group} sealed page {Page}")]
     private static partial void LogSealed(ILogger logger, string group, long page);
+
+    [LoggerMessage(1008, LogLevel.Warning, "Feed {Group} could not store page {Page}; its events stay in the tail and the next append stores it again")]
+    private static partial void LogSealFailed(ILogger logger, Exception exception, string group, long page);
 
     [LoggerMessage(1004, LogLevel.Debug, "Feed {Group}: gateway subscribed ({Count} now)")]
     private static partial void LogSubscribed(ILogger logger, string group, int count);

@@ -1,0 +1,101 @@
+namespace BookShelf.Grains.Feed;
+
+/// <summary>A full page of a feed's tail: page <see cref="Page"/> holds <see cref="Events"/>, the tail's first.</summary>
+internal sealed record FullPage(long Page, List<FeedEvent> Events, int Generation);
+
+/// <summary>A stored page the head let go of in memory, undone if the head's write fails.</summary>
+internal sealed record PageLetGo(long Page, List<FeedEvent> Events, int RecordedPageSize);
+
+/// <summary>
+/// The rules of sealing a feed's pages off the append's path; the <see cref="UpdaterGrain"/> does the storing. Sealing a
+/// page is three writes, in order: the page, its keys into the index, then the head without them. The first two touch
+/// other grains only, so they run while the feed goes on appending, and an append that fills a page answers once its
+/// own head write is stored. The third is the head's: the next append's write lets go of the page
+/// (<see cref="TakeStored"/>), or a turn of its own if none comes first. Until the head lets go of a page, its events
+/// stay in the tail, where lookups and reads find them: a crash or a failed store anywhere leaves them there, and
+/// sealing again writes the same page and keys. One page is stored at a time; a tail that grew past a page meanwhile
+/// is sealed page by page.
+/// </summary>
+internal sealed class PageSealer
+{
+    private int _generation;
+    private bool _storing;
+    private FullPage? _stored;
+
+    /// <summary>The tail's first full page, to be stored now; null while one is being stored or waits for the head.</summary>
+    public FullPage? NextToStore(FeedState head, int pageSize)
+    {
+        ArgumentNullException.ThrowIfNull(head);
+        if (_storing || _stored is not null || head.Tail.Count < pageSize)
+        {
+            return null;
+        }
+
+        _storing = true;
+        return new FullPage(head.SealedPages, head.Tail.GetRange(0, pageSize), _generation);
+    }
+
+    /// <summary>
+    /// The store of <paramref name="page"/> (its page and index writes) ended; true when it succeeded and still belongs to
+    /// this head (no <see cref="Forget"/> since), so the head may let go of it.
+    /// </summary>
+    public bool StoreEnded(FullPage page, bool succeeded)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        if (page.Generation != _generation)
+        {
+            return false;
+        }
+
+        _storing = false;
+        _stored = succeeded ? page : null;
+        return succeeded;
+    }
+
+    /// <summary>
+    /// Removes the stored page from <paramref name="head"/>'s tail, in memory: the caller writes the head, then calls
+    /// <see cref="LetGoStored"/> or, when the write fails, <see cref="Undo"/>. Null when no stored page waits.
+    /// </summary>
+    public PageLetGo? TakeStored(FeedState head, int pageSize)
+    {
+        ArgumentNullException.ThrowIfNull(head);
+        if (_stored is not { } stored)
+        {
+            return null;
+        }
+
+        if (head.SealedPages != stored.Page || head.Tail.Count < pageSize || head.Tail[0].Seq != stored.Events[0].Seq)
+        {
+            // Not this head's first page (it cannot be, short of a bug): store the page the head starts with instead.
+            _stored = null;
+            return null;
+        }
+
+        var letGo = new PageLetGo(stored.Page, stored.Events, head.PageSize);
+        head.Tail.RemoveRange(0, pageSize);
+        head.SealedPages = stored.Page + 1;
+        head.PageSize = pageSize;
+        return letGo;
+    }
+
+    /// <summary>The head's write without the page is stored.</summary>
+    public void LetGoStored() => _stored = null;
+
+    /// <summary>The head's write without the page failed: puts its events back at the tail's start.</summary>
+    public static void Undo(FeedState head, PageLetGo letGo)
+    {
+        ArgumentNullException.ThrowIfNull(head);
+        ArgumentNullException.ThrowIfNull(letGo);
+        head.Tail.InsertRange(0, letGo.Events);
+        head.SealedPages = letGo.Page;
+        head.PageSize = letGo.RecordedPageSize;
+    }
+
+    /// <summary>The head was read again from storage: nothing stored or being stored belongs to it.</summary>
+    public void Forget()
+    {
+        _generation++;
+        _storing = false;
+        _stored = null;
+    }
+}

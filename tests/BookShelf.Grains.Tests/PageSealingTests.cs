@@ -1,0 +1,145 @@
+using BookShelf.Grains.Feed;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Serialization;
+
+namespace BookShelf.Grains.Tests;
+
+/// <summary>
+/// A full page of a feed is sealed off the append's path: the append that fills it answers once its own head write
+/// is stored, appends go on while the page and its keys are stored, and the head lets go of the page only after
+/// both are. A page store that is slow or fails loses nothing, repeats nothing and holds up no append.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class PageSealingTests(ClusterFixture fixture)
+{
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task AppendsGoOnWhileTheirFullPageIsBeingStored()
+    {
+        var (group, updater) = NewFeed();
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fixture.InterceptNextWrite("page", PageId(group, 0), async write =>
+        {
+            held.TrySetResult();
+            await release.Task;
+            await write();
+        });
+        var ct = TestContext.Current.CancellationToken;
+
+        // The fixture's page size is 16: the 16th append fills page 0, whose store is held.
+        for (var n = 1; n <= 16; n++)
+        {
+            Assert.Equal(n, await updater.AppendAsync(Like(group, n)).WaitAsync(Generous, ct));
+        }
+
+        await held.Task.WaitAsync(Generous, ct);
+        for (var n = 17; n <= 20; n++)
+        {
+            Assert.Equal(n, await updater.AppendAsync(Like(group, n)).WaitAsync(Generous, ct));
+        }
+
+        // While the page is held everything is in the head's tail: it reads back, and a copy is what it copies.
+        AssertLikes(await updater.ReadAsync(0, 100), 1, 20);
+        Assert.Equal(3, await updater.AppendAsync(Like(group, 3)).WaitAsync(Generous, ct));
+        Assert.Equal(0, StoredHead(updater).SealedPages);
+
+        release.SetResult();
+        await Poll.UntilAsync(() => Task.FromResult(StoredHead(updater).SealedPages == 1), Generous, $"{group}'s head to let go of its stored page 0", cancellationToken: ct);
+        Assert.Equal(Enumerable.Range(17, 4).Select(n => (long)n), StoredHead(updater).Tail.Select(e => e.Seq));
+        AssertLikes(await updater.ReadAsync(0, 100), 1, 20);
+
+        // Across a reactivation the sealed page answers for its keys through the index.
+        await fixture.DeactivateAsync(updater, ct);
+        Assert.Equal(3, await updater.AppendAsync(Like(group, 3)));
+        Assert.Equal(21, await updater.AppendAsync(Like(group, 21)));
+        AssertLikes(await updater.ReadAsync(0, 100), 1, 21);
+    }
+
+    [Fact]
+    public async Task APageWhoseStoreFailsIsStoredAgainAndNothingIsLostOrRepeated()
+    {
+        var (group, updater) = NewFeed();
+        fixture.InterceptNextWrite("page", PageId(group, 0), _ => Task.FromException(new InvalidOperationException("storage is down")));
+        var ct = TestContext.Current.CancellationToken;
+
+        // The first store of page 0 fails; the appends that follow answer all the same, and one of them stores it again.
+        for (var n = 1; n <= 40; n++)
+        {
+            Assert.Equal(n, await updater.AppendAsync(Like(group, n)).WaitAsync(Generous, ct));
+        }
+
+        await Poll.UntilAsync(() => Task.FromResult(StoredHead(updater).SealedPages == 2), Generous, $"{group}'s pages 0 and 1 to be sealed after a failed store", cancellationToken: ct);
+        Assert.Equal(Enumerable.Range(33, 8).Select(n => (long)n), StoredHead(updater).Tail.Select(e => e.Seq));
+        AssertLikes(await updater.ReadAsync(0, 100), 1, 40);
+        await fixture.DeactivateAsync(updater, ct);
+        Assert.Equal(5, await updater.AppendAsync(Like(group, 5)));
+        Assert.Equal(41, await updater.AppendAsync(Like(group, 41)));
+        AssertLikes(await updater.ReadAsync(0, 100), 1, 41);
+    }
+
+    [Fact]
+    public async Task AHeadWriteThatFailsWhileLettingGoOfAPageKeepsThePageInItsTail()
+    {
+        var (group, updater) = NewFeed();
+        var ct = TestContext.Current.CancellationToken;
+        for (var n = 1; n <= 16; n++)
+        {
+            await updater.AppendAsync(Like(group, n));
+        }
+
+        // Page 0 and its keys are stored; the head write that would let go of them fails.
+        await Poll.UntilAsync(() => Task.FromResult(fixture.Store.ContainsKey($"page|{PageId(group, 0)}")), Generous, $"{group}'s page 0 to be stored", cancellationToken: ct);
+        var failed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fixture.InterceptNextWrite("feed", updater.GetGrainId(), _ =>
+        {
+            failed.TrySetResult();
+            return Task.FromException(new InvalidOperationException("storage is down"));
+        });
+        await Poll.UntilAsync(async () => failed.Task.IsCompleted || await AppendsAsync(updater, Like(group, 17)), Generous, "a head write to fail", cancellationToken: ct);
+
+        // Whatever the failed write was (the seal's own, or an append's that carried it), the feed goes on from storage.
+        await Poll.UntilAsync(() => Task.FromResult(StoredHead(updater).SealedPages == 1), Generous, $"{group}'s head to let go of page 0 after the failed write", cancellationToken: ct);
+        var last = (await updater.GetStatsAsync()).LastSeq;
+        Assert.InRange(last, 16, 17);
+        Assert.Equal(last + 1, await updater.AppendAsync(Like(group, 18)));
+        Assert.Equal(3, await updater.AppendAsync(Like(group, 3)));
+        var read = await updater.ReadAsync(0, 100);
+        Assert.Equal(Enumerable.Range(1, (int)last + 1).Select(n => (long)n), read.Events.Select(e => e.Seq));
+        Assert.Equal(read.Events.Count, read.Events.Select(e => e.Key).Distinct(StringComparer.Ordinal).Count());
+    }
+
+    private static async Task<bool> AppendsAsync(IUpdaterGrain updater, FeedEvent feedEvent)
+    {
+        try
+        {
+            await updater.AppendAsync(feedEvent);
+            return false;
+        }
+        catch (Exception)
+        {
+            return true;
+        }
+    }
+
+    private static FeedEvent Like(string group, int n) => new(0, group, FeedEventKind.LikeChanged, $"like:sealing:{n}", 1, null, "bob", null, 0, n, DateTimeOffset.UtcNow);
+
+    private (string Group, IUpdaterGrain Updater) NewFeed()
+    {
+        var group = Groups.ForPost(Random.Shared.NextInt64(14_000_000_000, 15_000_000_000));
+        return (group, fixture.Grains.GetGrain<IUpdaterGrain>(group));
+    }
+
+    private Orleans.Runtime.GrainId PageId(string group, long page) => fixture.Grains.GetGrain<IFeedPageGrain>($"{group}/{page}").GetGrainId();
+
+    private FeedState StoredHead(IUpdaterGrain updater) =>
+        fixture.Cluster.Client.ServiceProvider.GetRequiredService<Serializer>().Deserialize<FeedState>(fixture.Store[$"feed|{updater.GetGrainId()}"].Data)!;
+
+    private static void AssertLikes(FeedRead read, int first, int last)
+    {
+        Assert.False(read.Reset);
+        Assert.Equal(Enumerable.Range(first, last - first + 1).Select(n => (long)n), read.Events.Select(e => e.Seq));
+        Assert.Equal(Enumerable.Range(first, last - first + 1).Select(n => $"like:sealing:{n}"), read.Events.Select(e => e.Key));
+    }
+}
