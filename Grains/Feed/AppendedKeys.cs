@@ -63,6 +63,18 @@ internal sealed class AppendedKeys(int cachedBuckets)
         return string.Create(CultureInfo.InvariantCulture, $"{source}/h{hash % 64}");
     }
 
+    /// <summary>
+    /// Splits a bucket of numbered keys (<c>post/482</c>) into its source and number; false for the hashed buckets of keys
+    /// without a number (<c>post/h12</c>).
+    /// </summary>
+    public static bool TryNumbered(string bucket, out string source, out long number)
+    {
+        ArgumentNullException.ThrowIfNull(bucket);
+        var slash = bucket.LastIndexOf('/');
+        source = slash < 0 ? "" : bucket[..slash];
+        return long.TryParse(bucket.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out number);
+    }
+
     /// <summary>Forgets everything and holds the keys of the stored tail.</summary>
     public void ResetTail(IEnumerable<FeedEvent> tail)
     {

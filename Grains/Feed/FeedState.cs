@@ -29,6 +29,52 @@ public sealed class FeedState
     public int PageSize { get; set; }
 
     /// <summary>
+    /// The highest index bucket number of each key source whose keys went into the index (<see cref="AppendedKeys.BucketOf"/>:
+    /// <c>post</c> → 482 for bucket <c>post/482</c>), recorded in the same write that lets the tail go of a sealed page. A
+    /// key in a higher bucket is in no sealed page (a page's keys leave the tail only with this write), so looking it up
+    /// needs no read of the index. Null in heads whose pages were sealed by versions that did not record it: those read
+    /// the index for every bucket they do not hold (<see cref="Recorded"/>).
+    /// </summary>
+    [Id(5)]
+    public Dictionary<string, long>? IndexedBuckets { get; set; }
+
+    /// <summary>
+    /// Starts recording <see cref="IndexedBuckets"/> in a head that has sealed nothing yet (a new feed, or one from an
+    /// earlier version with no sealed page): nothing of it is in the index but what its tail still holds.
+    /// </summary>
+    public void Recorded()
+    {
+        if (IndexedBuckets is null && SealedPages == 0)
+        {
+            IndexedBuckets = new(StringComparer.Ordinal);
+        }
+    }
+
+    /// <summary>True when <paramref name="bucket"/> is known to hold no key of a sealed page: its number is above every indexed one of its source.</summary>
+    public bool IndexHasNo(string bucket) =>
+        IndexedBuckets is { } indexed
+        && AppendedKeys.TryNumbered(bucket, out var source, out var number)
+        && (!indexed.TryGetValue(source, out var highest) || number > highest);
+
+    /// <summary>Records that the keys of <paramref name="page"/> are in the index.</summary>
+    public void Indexed(IEnumerable<FeedEvent> page)
+    {
+        if (IndexedBuckets is not { } indexed)
+        {
+            return;
+        }
+
+        foreach (var e in page)
+        {
+            if (AppendedKeys.TryNumbered(AppendedKeys.BucketOf(e.Key), out var source, out var number)
+                && (!indexed.TryGetValue(source, out var highest) || number > highest))
+            {
+                indexed[source] = number;
+            }
+        }
+    }
+
+    /// <summary>
     /// The size of this feed's pages: once a page is sealed, the size it was sealed with, whatever <c>Feed:PageSize</c>
     /// says now, so an edit of the setting never moves an event to another page; before that,
     /// <paramref name="configured"/>. A head without a recorded size gets the one its counts imply (its sealed events

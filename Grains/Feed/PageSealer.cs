@@ -4,7 +4,7 @@ namespace BookShelf.Grains.Feed;
 internal sealed record FullPage(long Page, List<FeedEvent> Events, int Generation);
 
 /// <summary>A stored page the head let go of in memory, undone if the head's write fails.</summary>
-internal sealed record PageLetGo(long Page, List<FeedEvent> Events, int RecordedPageSize);
+internal sealed record PageLetGo(long Page, List<FeedEvent> Events, int RecordedPageSize, Dictionary<string, long>? IndexedBuckets);
 
 /// <summary>
 /// The rules of sealing a feed's pages off the append's path; the <see cref="UpdaterGrain"/> does the storing. Sealing a
@@ -71,10 +71,11 @@ internal sealed class PageSealer
             return null;
         }
 
-        var letGo = new PageLetGo(stored.Page, stored.Events, head.PageSize);
+        var letGo = new PageLetGo(stored.Page, stored.Events, head.PageSize, head.IndexedBuckets is { } indexed ? new(indexed, StringComparer.Ordinal) : null);
         head.Tail.RemoveRange(0, pageSize);
         head.SealedPages = stored.Page + 1;
         head.PageSize = pageSize;
+        head.Indexed(stored.Events);
         return letGo;
     }
 
@@ -89,6 +90,7 @@ internal sealed class PageSealer
         head.Tail.InsertRange(0, letGo.Events);
         head.SealedPages = letGo.Page;
         head.PageSize = letGo.RecordedPageSize;
+        head.IndexedBuckets = letGo.IndexedBuckets;
     }
 
     /// <summary>The head was read again from storage: nothing stored or being stored belongs to it.</summary>

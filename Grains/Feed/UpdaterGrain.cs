@@ -28,6 +28,7 @@ public sealed partial class UpdaterGrain(
     /// </summary>
     private const long FreshForMilliseconds = 1000;
 
+    private static readonly Dictionary<string, long> NoKeys = [];
     private readonly FeedOptions _options = options.Value;
     private AppendedKeys _keys = new(options.Value.CachedIndexBuckets);
     private long _storageTouched = Environment.TickCount64;
@@ -42,6 +43,7 @@ public sealed partial class UpdaterGrain(
     {
         _group = this.GetPrimaryKeyString();
         UseStoredPageSize();
+        state.State.Recorded();
         _keys.ResetTail(state.State.Tail);
 
         var stream = this.GetStreamProvider(StorageNames.StreamProvider)
@@ -151,7 +153,9 @@ public sealed partial class UpdaterGrain(
         var known = _keys.Find(key);
         if (known.State == KeyState.NeedsBucket)
         {
-            _keys.AddBucket(known.Bucket!, await GrainFactory.GetGrain<IFeedIndexGrain>(IndexKey(known.Bucket!)).ReadAsync());
+            // A bucket above every indexed one of its source holds nothing yet: no read (its keys, once sealed, join the cache).
+            var bucket = known.Bucket!;
+            _keys.AddBucket(bucket, state.State.IndexHasNo(bucket) ? NoKeys : await GrainFactory.GetGrain<IFeedIndexGrain>(IndexKey(bucket)).ReadAsync());
             known = _keys.Find(key);
         }
 
@@ -229,6 +233,7 @@ public sealed partial class UpdaterGrain(
         try
         {
             UseStoredPageSize();
+            state.State.Recorded();
         }
         catch
         {

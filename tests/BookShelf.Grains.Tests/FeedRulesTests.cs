@@ -41,6 +41,32 @@ public sealed class FeedRulesTests
     }
 
     [Fact]
+    public void ABucketAboveEveryIndexedOneOfItsSourceIsKnownEmpty()
+    {
+        var head = new FeedState();
+        head.Recorded();
+        Assert.True(head.IndexHasNo("post/0"));
+
+        head.Indexed([.. new[] { 3L, 300, 40 }.Select(id => FeedEvent.PostCreated(id, "t", "a", DateTimeOffset.UnixEpoch))]);
+        Assert.Equal(1, head.IndexedBuckets!["post"]);
+        Assert.False(head.IndexHasNo("post/0"));
+        Assert.False(head.IndexHasNo("post/1"));
+        Assert.True(head.IndexHasNo("post/2"));
+        // Another source, and hashed buckets (no order among them), are judged on their own.
+        Assert.True(head.IndexHasNo("comment:7/0"));
+        Assert.False(head.IndexHasNo("post/h3"));
+    }
+
+    [Fact]
+    public void AHeadThatSealedPagesWithoutRecordingItsBucketsKnowsNoBucketEmpty()
+    {
+        var head = new FeedState { LastSeq = 16, SealedPages = 1, PageSize = 16 };
+        head.Recorded();
+        Assert.Null(head.IndexedBuckets);
+        Assert.False(head.IndexHasNo("post/99"));
+    }
+
+    [Fact]
     public void AnEvictedBucketIsAskedForAgainNotForgotten()
     {
         var keys = new AppendedKeys(cachedBuckets: 1);

@@ -110,6 +110,60 @@ public sealed class PageSealingTests(ClusterFixture fixture)
         Assert.Equal(read.Events.Count, read.Events.Select(e => e.Key).Distinct(StringComparer.Ordinal).Count());
     }
 
+    [Fact]
+    public async Task AKeyInABucketNoSealedPageReachedIsAppendedWithoutReadingTheIndex()
+    {
+        var (group, updater) = NewFeed();
+        var ct = TestContext.Current.CancellationToken;
+
+        // A new feed has indexed nothing: its first key needs no read of the index.
+        Assert.Equal(1, await updater.AppendAsync(Like(group, 1)));
+        Assert.False(await IndexActiveAsync(group, "like:sealing/0"), "the first key of a new feed read its index bucket");
+
+        // Page 0 (keys 1 to 16, bucket 0) is sealed; key 1000 is in bucket 3, above every indexed one.
+        for (var n = 2; n <= 16; n++)
+        {
+            await updater.AppendAsync(Like(group, n));
+        }
+
+        await Poll.UntilAsync(() => Task.FromResult(StoredHead(updater).SealedPages == 1), Generous, $"{group}'s page 0 to be sealed", cancellationToken: ct);
+        Assert.Equal(17, await updater.AppendAsync(Like(group, 1000)));
+        Assert.False(await IndexActiveAsync(group, "like:sealing/3"), "a key above every indexed bucket read its index bucket");
+
+        // A copy of a sealed key is still found, after a reactivation too.
+        Assert.Equal(7, await updater.AppendAsync(Like(group, 7)));
+        await fixture.DeactivateAsync(updater, ct);
+        Assert.Equal(7, await updater.AppendAsync(Like(group, 7)));
+        Assert.Equal(17, await updater.AppendAsync(Like(group, 1000)));
+        Assert.Equal(18, await updater.AppendAsync(Like(group, 1001)));
+    }
+
+    [Fact]
+    public async Task AHeadStoredBeforeItRecordedItsIndexedBucketsReadsTheIndex()
+    {
+        // A feed sealed by a version that did not record which buckets it indexed: page 0 is sealed, its keys are
+        // only in the index. A copy of one of them must be found there, not appended again.
+        var (group, updater) = NewFeed();
+        var serializer = fixture.Cluster.Client.ServiceProvider.GetRequiredService<Serializer>();
+        var page = Enumerable.Range(1, 16).Select(n => Like(group, n) with { Seq = n }).ToList();
+        var index = fixture.Grains.GetGrain<IFeedIndexGrain>($"{group}|like:sealing/0");
+        Assert.True(fixture.Store.TryAdd($"index|{index.GetGrainId()}", (serializer.SerializeToArray(new FeedIndexState { Keys = page.ToDictionary(e => e.Key, e => e.Seq) }), "old")));
+        Assert.True(fixture.Store.TryAdd($"page|{PageId(group, 0)}", (serializer.SerializeToArray(new FeedPageState { Events = page }), "old")));
+        Assert.True(fixture.Store.TryAdd($"feed|{updater.GetGrainId()}", (serializer.SerializeToArray(new FeedState { LastSeq = 16, SealedPages = 1, PageSize = 16 }), "old")));
+
+        Assert.Equal(5, await updater.AppendAsync(Like(group, 5)));
+        Assert.Equal(17, await updater.AppendAsync(Like(group, 300)));
+        var read = await updater.ReadAsync(0, 100);
+        Assert.Equal(Enumerable.Range(1, 17).Select(n => (long)n), read.Events.Select(e => e.Seq));
+        Assert.Equal("like:sealing:300", read.Events[^1].Key);
+    }
+
+    private async Task<bool> IndexActiveAsync(string group, string bucket)
+    {
+        var id = fixture.Grains.GetGrain<IFeedIndexGrain>($"{group}|{bucket}").GetGrainId();
+        return (await fixture.Grains.GetGrain<IManagementGrain>(0).GetActiveGrains(id.Type)).Contains(id);
+    }
+
     private static async Task<bool> AppendsAsync(IUpdaterGrain updater, FeedEvent feedEvent)
     {
         try
