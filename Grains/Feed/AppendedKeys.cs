@@ -121,23 +121,21 @@ internal sealed class AppendedKeys(int cachedBuckets)
     /// <summary>Records an event stored in the tail.</summary>
     public void Appended(FeedEvent stamped) => _tail[stamped.Key] = stamped.Seq;
 
-    /// <summary>Records that a page's keys are in the index (its buckets are written); cached buckets take them.</summary>
-    public void Indexed(IEnumerable<FeedEvent> page)
+    /// <summary>
+    /// Records a sealed page: its keys are in the index and the stored head no longer holds them. Cached buckets take
+    /// the keys, in the same step as the tail lets go of them: a bucket cached while the page was being stored (read
+    /// before the index took the keys, or known empty) holds them from now on.
+    /// </summary>
+    public void Sealed(IReadOnlyList<FeedEvent> page)
     {
+        ArgumentNullException.ThrowIfNull(page);
         foreach (var e in page)
         {
             if (_buckets.TryGetValue(BucketOf(e.Key), out var keys))
             {
                 keys.TryAdd(e.Key, e.Seq);
             }
-        }
-    }
 
-    /// <summary>Lets the tail forget a sealed page's keys (after the head without them is stored).</summary>
-    public void LeftTail(IEnumerable<FeedEvent> page)
-    {
-        foreach (var e in page)
-        {
             _tail.Remove(e.Key);
         }
     }

@@ -33,7 +33,7 @@ public sealed class FeedState
     /// <c>post</c> → 482 for bucket <c>post/482</c>), recorded in the same write that lets the tail go of a sealed page. A
     /// key in a higher bucket is in no sealed page (a page's keys leave the tail only with this write), so looking it up
     /// needs no read of the index. Null in heads whose pages were sealed by versions that did not record it: those read
-    /// the index for every bucket they do not hold (<see cref="Recorded"/>).
+    /// the index for every bucket they do not hold (<see cref="StartRecordingIndexedBuckets"/>).
     /// </summary>
     [Id(5)]
     public Dictionary<string, long>? IndexedBuckets { get; set; }
@@ -42,7 +42,7 @@ public sealed class FeedState
     /// Starts recording <see cref="IndexedBuckets"/> in a head that has sealed nothing yet (a new feed, or one from an
     /// earlier version with no sealed page): nothing of it is in the index but what its tail still holds.
     /// </summary>
-    public void Recorded()
+    public void StartRecordingIndexedBuckets()
     {
         if (IndexedBuckets is null && SealedPages == 0)
         {
@@ -57,7 +57,7 @@ public sealed class FeedState
         && (!indexed.TryGetValue(source, out var highest) || number > highest);
 
     /// <summary>Records that the keys of <paramref name="page"/> are in the index.</summary>
-    public void Indexed(IEnumerable<FeedEvent> page)
+    public void RecordIndexed(IEnumerable<FeedEvent> page)
     {
         if (IndexedBuckets is not { } indexed)
         {

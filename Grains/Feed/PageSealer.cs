@@ -1,7 +1,7 @@
 namespace BookShelf.Grains.Feed;
 
 /// <summary>A full page of a feed's tail: page <see cref="Page"/> holds <see cref="Events"/>, the tail's first.</summary>
-internal sealed record FullPage(long Page, List<FeedEvent> Events, int Generation);
+internal sealed record FullPage(long Page, List<FeedEvent> Events);
 
 /// <summary>A stored page the head let go of in memory, undone if the head's write fails.</summary>
 internal sealed record PageLetGo(long Page, List<FeedEvent> Events, int RecordedPageSize, Dictionary<string, long>? IndexedBuckets);
@@ -14,11 +14,12 @@ internal sealed record PageLetGo(long Page, List<FeedEvent> Events, int Recorded
 /// (<see cref="TakeStored"/>), or a turn of its own if none comes first. Until the head lets go of a page, its events
 /// stay in the tail, where lookups and reads find them: a crash or a failed store anywhere leaves them there, and
 /// sealing again writes the same page and keys. One page is stored at a time; a tail that grew past a page meanwhile
-/// is sealed page by page.
+/// is sealed page by page. A stored page is let go of only by a head whose tail still starts with exactly its events:
+/// a seq, once stored, always names the same event, so a head read again meanwhile (or sealed by another activation)
+/// either still holds the page where it was, or it is dropped here and the head's own first page is stored.
 /// </summary>
 internal sealed class PageSealer
 {
-    private int _generation;
     private bool _storing;
     private FullPage? _stored;
 
@@ -32,24 +33,15 @@ internal sealed class PageSealer
         }
 
         _storing = true;
-        return new FullPage(head.SealedPages, head.Tail.GetRange(0, pageSize), _generation);
+        return new FullPage(head.SealedPages, head.Tail.GetRange(0, pageSize));
     }
 
-    /// <summary>
-    /// The store of <paramref name="page"/> (its page and index writes) ended; true when it succeeded and still belongs to
-    /// this head (no <see cref="Forget"/> since), so the head may let go of it.
-    /// </summary>
-    public bool StoreEnded(FullPage page, bool succeeded)
+    /// <summary>The store of <paramref name="page"/> (its page and index writes) ended; when it succeeded, the head may let go of it.</summary>
+    public void StoreEnded(FullPage page, bool succeeded)
     {
         ArgumentNullException.ThrowIfNull(page);
-        if (page.Generation != _generation)
-        {
-            return false;
-        }
-
         _storing = false;
         _stored = succeeded ? page : null;
-        return succeeded;
     }
 
     /// <summary>
@@ -64,9 +56,9 @@ internal sealed class PageSealer
             return null;
         }
 
-        if (head.SealedPages != stored.Page || head.Tail.Count < pageSize || head.Tail[0].Seq != stored.Events[0].Seq)
+        if (!StartsWith(head, stored, pageSize))
         {
-            // Not this head's first page (it cannot be, short of a bug): store the page the head starts with instead.
+            // The head was read again and moved on (another activation sealed the page): store its own first page instead.
             _stored = null;
             return null;
         }
@@ -75,7 +67,7 @@ internal sealed class PageSealer
         head.Tail.RemoveRange(0, pageSize);
         head.SealedPages = stored.Page + 1;
         head.PageSize = pageSize;
-        head.Indexed(stored.Events);
+        head.RecordIndexed(stored.Events);
         return letGo;
     }
 
@@ -93,11 +85,21 @@ internal sealed class PageSealer
         head.IndexedBuckets = letGo.IndexedBuckets;
     }
 
-    /// <summary>The head was read again from storage: nothing stored or being stored belongs to it.</summary>
-    public void Forget()
+    private static bool StartsWith(FeedState head, FullPage page, int pageSize)
     {
-        _generation++;
-        _storing = false;
-        _stored = null;
+        if (head.SealedPages != page.Page || page.Events.Count != pageSize || head.Tail.Count < pageSize)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < pageSize; i++)
+        {
+            if (head.Tail[i].Seq != page.Events[i].Seq || !string.Equals(head.Tail[i].Key, page.Events[i].Key, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 }

@@ -28,13 +28,12 @@ public sealed partial class UpdaterGrain(
     /// </summary>
     private const long FreshForMilliseconds = 1000;
 
-    private static readonly Dictionary<string, long> NoKeys = [];
+    private static readonly IReadOnlyDictionary<string, long> NoKeys = new Dictionary<string, long>().AsReadOnly();
     private readonly FeedOptions _options = options.Value;
     private AppendedKeys _keys = new(options.Value.CachedIndexBuckets);
     private long _storageTouched = Environment.TickCount64;
     private readonly GatewayLeases<IGatewayObserver> _leases = new(time, options.Value.LeaseDuration);
     private readonly PageSealer _sealer = new();
-    private IGrainTimer? _letGoTimer;
     private FeedReader _reader = null!;
     private string _group = "";
 
@@ -43,7 +42,7 @@ public sealed partial class UpdaterGrain(
     {
         _group = this.GetPrimaryKeyString();
         UseStoredPageSize();
-        state.State.Recorded();
+        state.State.StartRecordingIndexedBuckets();
         _keys.ResetTail(state.State.Tail);
 
         var stream = this.GetStreamProvider(StorageNames.StreamProvider)
@@ -133,7 +132,7 @@ public sealed partial class UpdaterGrain(
             throw;
         }
 
-        LetGone(letGo);
+        OnPageLetGo(letGo);
 
         foreach (var e in stamped)
         {
@@ -233,7 +232,7 @@ public sealed partial class UpdaterGrain(
         try
         {
             UseStoredPageSize();
-            state.State.Recorded();
+            state.State.StartRecordingIndexedBuckets();
         }
         catch
         {
@@ -245,7 +244,6 @@ public sealed partial class UpdaterGrain(
         _storageTouched = Environment.TickCount64;
         _keys = new AppendedKeys(_options.CachedIndexBuckets);
         _keys.ResetTail(state.State.Tail);
-        _sealer.Forget();
     }
 
     /// <summary>
@@ -298,7 +296,6 @@ public sealed partial class UpdaterGrain(
             }
 
             _sealer.StoreEnded(page, succeeded: true);
-            _keys.Indexed(page.Events);
             await LetGoOfStoredPageAsync();
         }
     }
@@ -322,33 +319,26 @@ public sealed partial class UpdaterGrain(
         try
         {
             await StorePageAsync(page);
+            _sealer.StoreEnded(page, succeeded: true);
+
+            // The next append's write lets go of the page; if none comes first, a turn of its own does (never interleaved
+            // with an append's: both write the head). Each such turn runs once.
+            IGrainTimer? timer = null;
+            timer = this.RegisterGrainTimer(
+                async _ =>
+                {
+                    timer?.Dispose();
+                    await LetGoOfStoredPageAsync();
+                    StartSealing();
+                },
+                new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = false, KeepAlive = false });
         }
         catch (Exception ex)
         {
-            // The events stay in the tail; the next append stores the page again.
+            // The events stay in the tail; the next append stores the page again (or the next activation, if this one is going).
             _sealer.StoreEnded(page, succeeded: false);
             LogSealFailed(logger, ex, _group, page.Page);
-            return;
         }
-
-        if (!_sealer.StoreEnded(page, succeeded: true))
-        {
-            return;
-        }
-
-        _keys.Indexed(page.Events);
-        // The next append's write lets go of the page; if none comes first, a turn of its own does (never interleaved
-        // with an append's: both write the head).
-        _letGoTimer?.Dispose();
-        _letGoTimer = this.RegisterGrainTimer(
-            async _ =>
-            {
-                _letGoTimer?.Dispose();
-                _letGoTimer = null;
-                await LetGoOfStoredPageAsync();
-                StartSealing();
-            },
-            new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = false, KeepAlive = false });
     }
 
     /// <summary>The page, then its keys into the index: both before the head may let go of the events.</summary>
@@ -359,9 +349,12 @@ public sealed partial class UpdaterGrain(
     }
 
     /// <summary>Writes the head without the stored page, when one waits and no append's write took it first.</summary>
+    /// <remarks>
+    /// No <see cref="RefreshIfIdleAsync"/> first: a store slower than its second would be dropped and started again,
+    /// for ever. A stale head cannot be written over: storage refuses its ETag, and the activation then goes.
+    /// </remarks>
     private async Task LetGoOfStoredPageAsync()
     {
-        await RefreshIfIdleAsync();
         if (_sealer.TakeStored(state.State, _reader.PageSize) is { } letGo)
         {
             try
@@ -377,12 +370,12 @@ public sealed partial class UpdaterGrain(
                 throw;
             }
 
-            LetGone(letGo);
+            OnPageLetGo(letGo);
         }
     }
 
     /// <summary>The head's write without <paramref name="letGo"/>'s page is stored: the tail's keys and the reader follow.</summary>
-    private void LetGone(PageLetGo? letGo)
+    private void OnPageLetGo(PageLetGo? letGo)
     {
         if (letGo is null)
         {
@@ -390,7 +383,7 @@ public sealed partial class UpdaterGrain(
         }
 
         _sealer.LetGoStored();
-        _keys.LeftTail(letGo.Events);
+        _keys.Sealed(letGo.Events);
         _reader.Sealed(letGo.Page, letGo.Events);
         LogSealed(logger, _group, letGo.Page);
     }

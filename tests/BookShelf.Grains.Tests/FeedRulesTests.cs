@@ -35,19 +35,34 @@ public sealed class FeedRulesTests
         keys.Appended(e);
         Assert.Equal(new KeyLookup(KeyState.InTail, 7), keys.Find(e.Key));
 
-        keys.Indexed([e]);
-        keys.LeftTail([e]);
+        keys.Sealed([e]);
         Assert.Equal(new KeyLookup(KeyState.Sealed, 7), keys.Find(e.Key));
+    }
+
+    [Fact]
+    public void ABucketCachedWhileItsPageWasBeingStoredHoldsThePageOnceSealed()
+    {
+        // The page's keys are still in the tail when their bucket is cached without them (read before the index took
+        // them, or known empty): sealing the page must put them in the cached bucket as it takes them from the tail.
+        var keys = new AppendedKeys(cachedBuckets: 4);
+        var page = new[] { 1L, 2 }.Select((id, i) => FeedEvent.PostCreated(id, "t", "a", DateTimeOffset.UnixEpoch) with { Seq = i + 1 }).ToList();
+        page.ForEach(keys.Appended);
+        keys.AddBucket("post/0", new Dictionary<string, long>());
+        Assert.Equal(new KeyLookup(KeyState.InTail, 1), keys.Find("post:1"));
+
+        keys.Sealed(page);
+        Assert.Equal(new KeyLookup(KeyState.Sealed, 1), keys.Find("post:1"));
+        Assert.Equal(new KeyLookup(KeyState.Sealed, 2), keys.Find("post:2"));
     }
 
     [Fact]
     public void ABucketAboveEveryIndexedOneOfItsSourceIsKnownEmpty()
     {
         var head = new FeedState();
-        head.Recorded();
+        head.StartRecordingIndexedBuckets();
         Assert.True(head.IndexHasNo("post/0"));
 
-        head.Indexed([.. new[] { 3L, 300, 40 }.Select(id => FeedEvent.PostCreated(id, "t", "a", DateTimeOffset.UnixEpoch))]);
+        head.RecordIndexed([.. new[] { 3L, 300, 40 }.Select(id => FeedEvent.PostCreated(id, "t", "a", DateTimeOffset.UnixEpoch))]);
         Assert.Equal(1, head.IndexedBuckets!["post"]);
         Assert.False(head.IndexHasNo("post/0"));
         Assert.False(head.IndexHasNo("post/1"));
@@ -61,7 +76,7 @@ public sealed class FeedRulesTests
     public void AHeadThatSealedPagesWithoutRecordingItsBucketsKnowsNoBucketEmpty()
     {
         var head = new FeedState { LastSeq = 16, SealedPages = 1, PageSize = 16 };
-        head.Recorded();
+        head.StartRecordingIndexedBuckets();
         Assert.Null(head.IndexedBuckets);
         Assert.False(head.IndexHasNo("post/99"));
     }
