@@ -22,8 +22,8 @@ public sealed class FeedState
     // Id 3 is retired (earlier versions kept recent event keys there); the serializer skips it in stored heads.
 
     /// <summary>
-    /// The size this feed's pages were sealed with, set when it seals its first; 0 before that, and in heads stored by
-    /// versions that did not record it (<see cref="PageSizeOr"/> works it out for those).
+    /// The size of this feed's pages, recorded with its first write (before any page is stored); 0 in heads stored by
+    /// versions that recorded it only with the first sealed page, or not at all (<see cref="PageSizeOr"/> works it out for those).
     /// </summary>
     [Id(4)]
     public int PageSize { get; set; }
@@ -75,9 +75,9 @@ public sealed class FeedState
     }
 
     /// <summary>
-    /// The size of this feed's pages: once a page is sealed, the size it was sealed with, whatever <c>Feed:PageSize</c>
-    /// says now, so an edit of the setting never moves an event to another page; before that,
-    /// <paramref name="configured"/>. A head without a recorded size gets the one its counts imply (its sealed events
+    /// The size of this feed's pages: once recorded, that size, whatever <c>Feed:PageSize</c> says now, so an edit of
+    /// the setting never moves an event to another page, even one stored while its head had not yet let go of it; before
+    /// that, <paramref name="configured"/>. A head without a recorded size gets the one its counts imply (its sealed events
     /// are <c>LastSeq - Tail.Count = SealedPages * size</c>).
     /// </summary>
     /// <exception cref="InvalidOperationException">The head does not add up to whole pages of its size (it was not written by a feed).</exception>

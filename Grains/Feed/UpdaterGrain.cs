@@ -228,9 +228,11 @@ public sealed partial class UpdaterGrain(
             return;
         }
 
-        await state.ReadStateAsync();
         try
         {
+            // A read that fails may still have replaced the head (and its ETag): nothing is answered or written from it,
+            // because every call comes through here again until a read succeeds, and the activation goes.
+            await state.ReadStateAsync();
             UseStoredPageSize();
             state.State.StartRecordingIndexedBuckets();
         }
@@ -252,12 +254,10 @@ public sealed partial class UpdaterGrain(
     /// </summary>
     private void UseStoredPageSize()
     {
+        // The head records its size with its next write (a new feed's first), before any page of it is stored: a page
+        // stored and not yet let go of by the head is cut at the size the head keeps, whatever the setting says by then.
         var pageSize = state.State.PageSizeOr(_options.PageSize, _group);
-        if (state.State.SealedPages > 0)
-        {
-            // A head from a version that did not record it gets its size recorded with its next write.
-            state.State.PageSize = pageSize;
-        }
+        state.State.PageSize = pageSize;
 
         if (_reader is not null && _reader.PageSize == pageSize)
         {
@@ -319,8 +319,18 @@ public sealed partial class UpdaterGrain(
         try
         {
             await StorePageAsync(page);
-            _sealer.StoreEnded(page, succeeded: true);
+        }
+        catch (Exception ex)
+        {
+            // The events stay in the tail; the next append stores the page again (or the next activation, if this one is going).
+            _sealer.StoreEnded(page, succeeded: false);
+            LogSealFailed(logger, ex, _group, page.Page);
+            return;
+        }
 
+        _sealer.StoreEnded(page, succeeded: true);
+        try
+        {
             // The next append's write lets go of the page; if none comes first, a turn of its own does (never interleaved
             // with an append's: both write the head). Each such turn runs once.
             IGrainTimer? timer = null;
@@ -335,9 +345,8 @@ public sealed partial class UpdaterGrain(
         }
         catch (Exception ex)
         {
-            // The events stay in the tail; the next append stores the page again (or the next activation, if this one is going).
-            _sealer.StoreEnded(page, succeeded: false);
-            LogSealFailed(logger, ex, _group, page.Page);
+            // The activation is going: the next append, or the next activation, lets go of the page.
+            LogLetGoNotScheduled(logger, ex, _group, page.Page);
         }
     }
 
@@ -350,11 +359,12 @@ public sealed partial class UpdaterGrain(
 
     /// <summary>Writes the head without the stored page, when one waits and no append's write took it first.</summary>
     /// <remarks>
-    /// No <see cref="RefreshIfIdleAsync"/> first: a store slower than its second would be dropped and started again,
-    /// for ever. A stale head cannot be written over: storage refuses its ETag, and the activation then goes.
+    /// Like every head write, after <see cref="RefreshIfIdleAsync"/>: an idle activation reads the head (and its keys)
+    /// again first. The stored page survives that: it is let go of only if the head read still starts with it.
     /// </remarks>
     private async Task LetGoOfStoredPageAsync()
     {
+        await RefreshIfIdleAsync();
         if (_sealer.TakeStored(state.State, _reader.PageSize) is { } letGo)
         {
             try
@@ -419,6 +429,9 @@ public sealed partial class UpdaterGrain(
 
     [LoggerMessage(1008, LogLevel.Warning, "Feed {Group} could not store page {Page}; its events stay in the tail and the next append stores it again")]
     private static partial void LogSealFailed(ILogger logger, Exception exception, string group, long page);
+
+    [LoggerMessage(1009, LogLevel.Debug, "Feed {Group}: page {Page} is stored; its let-go waits for the next append or activation")]
+    private static partial void LogLetGoNotScheduled(ILogger logger, Exception exception, string group, long page);
 
     [LoggerMessage(1004, LogLevel.Debug, "Feed {Group}: gateway subscribed ({Count} now)")]
     private static partial void LogSubscribed(ILogger logger, string group, int count);

@@ -94,7 +94,7 @@ public static class ColdStartRunner
             | processes started → every one answers `/readyz` (s) | {toReady.TotalSeconds:F1} | |
             | warm post p99, the period's last 20 s (ms) | {warm:F1} | {controlWarm:F1} |
             | **steady against the control's warm** (s from the period's start until every later 5 s window's p99 stays within 1.5× the control's warm) | **{SteadyText(SteadyFrom(windows, controlWarm * 1.5, seconds))}** | {SteadyText(SteadyFrom(controlWindows, controlWarm * 1.5, seconds))} |
-            | steady against the period's own warm (the same, within 1.5× its own last 20 s) | {SteadyText(SteadyFrom(windows, warm * 1.5, seconds))} | {SteadyText(SteadyFrom(controlWindows, controlWarm * 1.5, seconds))} |
+            | steady against the period's own warm (the same, within 1.5× its own last 20 s) | {SteadyText(SteadyFrom(windows, warm * 1.5, seconds))} | (the row above: its own warm is the yardstick) |
             | 5 s windows after the first above 1.5× the control's warm | {AboveAfterFirst(windows, controlWarm)} of {windowsAfterFirst} | {AboveAfterFirst(controlWindows, controlWarm)} of {windowsAfterFirst} |
             | mean p99 of the 5 s windows after the first (ms) | {MeanAfterFirst(windows):F1} | {MeanAfterFirst(controlWindows):F1} |
             | p99 of each 5 s window, 0–5 s, 5–10 s, … (ms) | {string.Join(", ", EndToEnd(windows).Select(Ms))} | {string.Join(", ", EndToEnd(controlWindows).Select(Ms))} |

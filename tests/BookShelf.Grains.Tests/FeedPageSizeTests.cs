@@ -5,8 +5,8 @@ namespace BookShelf.Grains.Tests;
 
 /// <summary>
 /// <c>Feed:PageSize</c> changed while feeds are stored (an operator's edit, or silos of a rolling change that disagree):
-/// a feed that has sealed pages keeps the size it sealed them with, so every event stays readable in order; only a
-/// feed with no sealed page yet takes the new size.
+/// a feed keeps the size its first write recorded, so every event stays readable in order (a page may be stored
+/// before its head lets go of it); only a new feed takes the new size.
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed class FeedPageSizeTests(ClusterFixture fixture)
@@ -66,6 +66,55 @@ public sealed class FeedPageSizeTests(ClusterFixture fixture)
             SetPageSize(configured);
         }
     }
+
+    [Fact]
+    public async Task APageStoredBeforeItsHeadLetGoOfItKeepsItsSizeWhenTheSettingChanges()
+    {
+        var group = Groups.ForPost(Random.Shared.NextInt64(8_000_000_000, 9_000_000_000));
+        var updater = fixture.Grains.GetGrain<IUpdaterGrain>(group);
+        var ct = TestContext.Current.CancellationToken;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fixture.InterceptNextWrite("index", fixture.Grains.GetGrain<IFeedIndexGrain>($"{group}|like:page-size/0").GetGrainId(), async write =>
+        {
+            await release.Task;
+            await write();
+        });
+        for (var n = 1; n <= 16; n++)
+        {
+            Assert.Equal(n, await updater.AppendAsync(Like(group, n)));
+        }
+
+        // Page 0 (16 events) is stored, but the head write that would let go of it fails: the activation goes, and
+        // the head still holds the 16 events, with no sealed page.
+        var failed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fixture.InterceptNextWrite("feed", updater.GetGrainId(), _ =>
+        {
+            failed.TrySetResult();
+            return Task.FromException(new InvalidOperationException("storage is down"));
+        });
+        release.SetResult();
+        await failed.Task.WaitAsync(TimeSpan.FromSeconds(10), ct);
+
+        // The setting changes before the next activation: it must seal page 0 at the size its head recorded.
+        var configured = SetPageSize(8);
+        try
+        {
+            await Poll.UntilAsync(async () => (await updater.GetStatsAsync()).LastSeq == 16 && StoredHead(updater).SealedPages == 1, TimeSpan.FromSeconds(10), $"{group}'s page 0 to be sealed by its next activation", cancellationToken: ct);
+            Assert.Equal(16, StoredHead(updater).PageSize);
+            AssertLikes(await updater.ReadAsync(0, 100), 1, 16);
+            Assert.Equal(17, await updater.AppendAsync(Like(group, 17)));
+            Assert.Equal(4, await updater.AppendAsync(Like(group, 4)));
+        }
+        finally
+        {
+            SetPageSize(configured);
+        }
+    }
+
+    private static FeedEvent Like(string group, int n) => new(0, group, FeedEventKind.LikeChanged, $"like:page-size:{n}", 1, null, "bob", null, 0, n, DateTimeOffset.UtcNow);
+
+    private Feed.FeedState StoredHead(IUpdaterGrain updater) =>
+        fixture.Cluster.Client.ServiceProvider.GetRequiredService<Orleans.Serialization.Serializer>().Deserialize<Feed.FeedState>(fixture.Store[$"feed|{updater.GetGrainId()}"].Data)!;
 
     private static void AssertLikes(FeedRead read, int first, int last)
     {

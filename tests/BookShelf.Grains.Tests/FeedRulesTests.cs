@@ -82,6 +82,45 @@ public sealed class FeedRulesTests
     }
 
     [Fact]
+    public void AStoredPageIsLetGoOfOnlyByAHeadThatStillStartsWithIt()
+    {
+        static FeedState Head(params string[] keys)
+        {
+            var head = new FeedState();
+            foreach (var key in keys)
+            {
+                head.Stamp(new FeedEvent(0, "g", FeedEventKind.LikeChanged, key, 1, null, "bob", null, 0, 0, DateTimeOffset.UnixEpoch), "g");
+            }
+
+            return head;
+        }
+
+        var sealer = new PageSealer();
+        var head = Head("a", "b", "c");
+        Assert.Null(sealer.NextToStore(Head("a"), pageSize: 2));
+        var page = sealer.NextToStore(head, pageSize: 2)!;
+        Assert.Equal(["a", "b"], page.Events.Select(e => e.Key));
+        Assert.Null(sealer.NextToStore(head, pageSize: 2));
+        Assert.Null(sealer.TakeStored(head, pageSize: 2));
+
+        // Stored: a head read again with the same events lets go of them; a failed write puts them back.
+        sealer.StoreEnded(page, succeeded: true);
+        var reread = Head("a", "b", "c");
+        var letGo = sealer.TakeStored(reread, pageSize: 2)!;
+        Assert.Equal((1L, 2), (reread.SealedPages, reread.PageSize));
+        Assert.Equal(["c"], reread.Tail.Select(e => e.Key));
+        PageSealer.Undo(reread, letGo);
+        Assert.Equal((0L, 0), (reread.SealedPages, reread.PageSize));
+        Assert.Equal(["a", "b", "c"], reread.Tail.Select(e => e.Key));
+
+        // A head whose first events differ (same seqs, other keys) does not: the stored page is dropped.
+        var other = Head("a", "x", "c");
+        Assert.Null(sealer.TakeStored(other, pageSize: 2));
+        Assert.Null(sealer.TakeStored(reread, pageSize: 2));
+        Assert.Equal(["a", "x"], sealer.NextToStore(other, pageSize: 2)!.Events.Select(e => e.Key));
+    }
+
+    [Fact]
     public void AnEvictedBucketIsAskedForAgainNotForgotten()
     {
         var keys = new AppendedKeys(cachedBuckets: 1);

@@ -50,6 +50,11 @@ public sealed class PageSealingTests(ClusterFixture fixture)
         Assert.Equal(Enumerable.Range(17, 4).Select(n => (long)n), StoredHead(updater).Tail.Select(e => e.Seq));
         AssertLikes(await updater.ReadAsync(0, 100), 1, 20);
 
+        // The copy of 3 above cached bucket 0 while page 0 was held (its keys then only in the tail): now that the tail
+        // has let go of them, the cached bucket answers for them.
+        Assert.Equal(3, await updater.AppendAsync(Like(group, 3)));
+        Assert.Equal(20, (await updater.GetStatsAsync()).LastSeq);
+
         // Across a reactivation the sealed page answers for its keys through the index.
         await fixture.DeactivateAsync(updater, ct);
         Assert.Equal(3, await updater.AppendAsync(Like(group, 3)));
@@ -118,6 +123,21 @@ public sealed class PageSealingTests(ClusterFixture fixture)
         Assert.Equal(3, await updater.AppendAsync(Like(group, 3)));
         Assert.Equal(17, await updater.AppendAsync(Like(group, 17)));
         AssertLikes(await updater.ReadAsync(0, 100), 1, 17);
+    }
+
+    [Fact]
+    public async Task APageIsNeverWrittenAgainWithOtherEvents()
+    {
+        // Two activations sealing page 0 of one feed with different page sizes (silos configured apart): the second
+        // write must fail rather than overwrite events the first one's head may already have let go of.
+        var page = fixture.Grains.GetGrain<IFeedPageGrain>($"{Groups.ForPost(Random.Shared.NextInt64(14_000_000_000, 15_000_000_000))}/0");
+        var events = Enumerable.Range(1, 4).Select(n => Like("g", n) with { Seq = n }).ToList();
+        await page.WriteAsync(events);
+
+        await page.WriteAsync(events);
+        await Assert.ThrowsAnyAsync<Exception>(() => page.WriteAsync(events[..2]));
+        await Assert.ThrowsAnyAsync<Exception>(() => page.WriteAsync([.. events[..3], Like("g", 9) with { Seq = 4 }]));
+        Assert.Equal(events, await page.ReadAsync());
     }
 
     [Fact]
