@@ -5,7 +5,8 @@ namespace BookShelf.Grains.Feed;
 /// <summary>
 /// One group's feed and fan-out: a thin shell that stores and calls; the rules live in
 /// <see cref="AppendedKeys"/> (exact idempotency), <see cref="FeedState"/> (sequencing),
-/// <see cref="FeedReader"/> (pages) and <see cref="GatewayLeases{T}"/> (subscriptions).
+/// <see cref="FeedReader"/> (pages), <see cref="PageSealer"/> (sealing full pages off the append's path) and
+/// <see cref="GatewayLeases{T}"/> (subscriptions).
 /// Events arrive from the post-event stream and, as the confirmation that cannot be lost, straight from the
 /// post that raised them, batched per silo by the <see cref="FeedAppender"/>; both are appended once, whatever
 /// arrives first and however late a copy comes. Each new event gets the group's next seq; a batch is stored in
@@ -33,7 +34,6 @@ public sealed partial class UpdaterGrain(
     private AppendedKeys _keys = new(options.Value.CachedIndexBuckets);
     private long _storageTouched = Environment.TickCount64;
     private readonly GatewayLeases<IGatewayObserver> _leases = new(time, options.Value.LeaseDuration);
-    private readonly PageSealer _sealer = new();
     private FeedReader _reader = null!;
     private string _group = "";
 
@@ -78,7 +78,6 @@ public sealed partial class UpdaterGrain(
 
         var head = state.State;
         var stamped = new List<FeedEvent>();
-
         Dictionary<string, long>? inBatch = null;
         for (var i = 0; i < events.Count; i++)
         {
@@ -276,128 +275,6 @@ public sealed partial class UpdaterGrain(
 
     private string IndexKey(string bucket) => $"{_group}|{bucket}";
 
-    /// <summary>
-    /// Seals every full page before answering anything (on activation: a crash between storing a full tail and
-    /// sealing it leaves the tail full). A crash anywhere in between leaves the events in the tail, and sealing again
-    /// writes the same page and the same keys.
-    /// </summary>
-    private async Task SealFullPagesAsync()
-    {
-        while (_sealer.NextToStore(state.State, _reader.PageSize) is { } page)
-        {
-            try
-            {
-                await StorePageAsync(page);
-            }
-            catch
-            {
-                _sealer.StoreEnded(page, succeeded: false);
-                throw;
-            }
-
-            _sealer.StoreEnded(page, succeeded: true);
-            await LetGoOfStoredPageAsync();
-        }
-    }
-
-    /// <summary>
-    /// Starts storing the tail's first full page off the append's path (<see cref="PageSealer"/>), unless one is being
-    /// stored or waits for the head. It runs on this activation, between its turns, and touches other grains only.
-    /// </summary>
-    private void StartSealing()
-    {
-        if (_sealer.NextToStore(state.State, _reader.PageSize) is { } page)
-        {
-            _ = StorePageInBackgroundAsync(page);
-        }
-    }
-
-    private async Task StorePageInBackgroundAsync(FullPage page)
-    {
-        // The store belongs to no one caller: the request context of the append that started it stays with that append.
-        RequestContext.Clear();
-        try
-        {
-            await StorePageAsync(page);
-        }
-        catch (Exception ex)
-        {
-            // The events stay in the tail; the next append stores the page again (or the next activation, if this one is going).
-            _sealer.StoreEnded(page, succeeded: false);
-            LogSealFailed(logger, ex, _group, page.Page);
-            return;
-        }
-
-        _sealer.StoreEnded(page, succeeded: true);
-        try
-        {
-            // The next append's write lets go of the page; if none comes first, a turn of its own does (never interleaved
-            // with an append's: both write the head). Each such turn runs once.
-            IGrainTimer? timer = null;
-            timer = this.RegisterGrainTimer(
-                async _ =>
-                {
-                    timer?.Dispose();
-                    await LetGoOfStoredPageAsync();
-                    StartSealing();
-                },
-                new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = false, KeepAlive = false });
-        }
-        catch (Exception ex)
-        {
-            // The activation is going: the next append, or the next activation, lets go of the page.
-            LogLetGoNotScheduled(logger, ex, _group, page.Page);
-        }
-    }
-
-    /// <summary>The page, then its keys into the index: both before the head may let go of the events.</summary>
-    private async Task StorePageAsync(FullPage page)
-    {
-        await GrainFactory.GetGrain<IFeedPageGrain>(PageKey(page.Page)).WriteAsync(page.Events);
-        await Task.WhenAll(AppendedKeys.ByBucket(page.Events).Select(b => GrainFactory.GetGrain<IFeedIndexGrain>(IndexKey(b.Bucket)).AddAsync(b.Keys)));
-    }
-
-    /// <summary>Writes the head without the stored page, when one waits and no append's write took it first.</summary>
-    /// <remarks>
-    /// Like every head write, after <see cref="RefreshIfIdleAsync"/>: an idle activation reads the head (and its keys)
-    /// again first. The stored page survives that: it is let go of only if the head read still starts with it.
-    /// </remarks>
-    private async Task LetGoOfStoredPageAsync()
-    {
-        await RefreshIfIdleAsync();
-        if (_sealer.TakeStored(state.State, _reader.PageSize) is { } letGo)
-        {
-            try
-            {
-                await state.WriteStateAsync();
-                _storageTouched = Environment.TickCount64;
-            }
-            catch
-            {
-                // The page and its keys are stored; keeping the events in the tail too is harmless and the next write seals again.
-                PageSealer.Undo(state.State, letGo);
-                DeactivateOnIdle();
-                throw;
-            }
-
-            OnPageLetGo(letGo);
-        }
-    }
-
-    /// <summary>The head's write without <paramref name="letGo"/>'s page is stored: the tail's keys and the reader follow.</summary>
-    private void OnPageLetGo(PageLetGo? letGo)
-    {
-        if (letGo is null)
-        {
-            return;
-        }
-
-        _sealer.LetGoStored();
-        _keys.Sealed(letGo.Events);
-        _reader.Sealed(letGo.Page, letGo.Events);
-        LogSealed(logger, _group, letGo.Page);
-    }
-
     private void FanOut(IReadOnlyList<FeedEvent> events)
     {
         DropExpiredLeases();
@@ -424,22 +301,13 @@ public sealed partial class UpdaterGrain(
     [LoggerMessage(1002, LogLevel.Warning, "Feed {Group} could not store {Count} event(s) from {Key}")]
     private static partial void LogAppendFailed(ILogger logger, Exception exception, string group, int count, string key);
 
-    [LoggerMessage(1003, LogLevel.Debug, "Feed {Group} sealed page {Page}")]
-    private static partial void LogSealed(ILogger logger, string group, long page);
-
-    [LoggerMessage(1008, LogLevel.Warning, "Feed {Group} could not store page {Page}; its events stay in the tail and the next append stores it again")]
-    private static partial void LogSealFailed(ILogger logger, Exception exception, string group, long page);
-
-    [LoggerMessage(1009, LogLevel.Debug, "Feed {Group}: page {Page} is stored; its let-go waits for the next append or activation")]
-    private static partial void LogLetGoNotScheduled(ILogger logger, Exception exception, string group, long page);
-
     [LoggerMessage(1004, LogLevel.Debug, "Feed {Group}: gateway subscribed ({Count} now)")]
     private static partial void LogSubscribed(ILogger logger, string group, int count);
 
     [LoggerMessage(1005, LogLevel.Debug, "Feed {Group}: gateway unsubscribed ({Count} left)")]
     private static partial void LogUnsubscribed(ILogger logger, string group, int count);
 
-    [LoggerMessage(1007, LogLevel.Debug, "Feed {Group} keeps its page size {PageSize}: its pages were sealed with it (Feed:PageSize {Configured} applies to new feeds)")]
+    [LoggerMessage(1007, LogLevel.Debug, "Feed {Group} keeps the page size its head recorded, {PageSize} (Feed:PageSize {Configured} applies to new feeds)")]
     private static partial void LogKeepsPageSize(ILogger logger, string group, int pageSize, int configured);
 
     [LoggerMessage(1006, LogLevel.Information, "Feed {Group}: {Expired} gateway lease(s) expired ({Count} left)")]
