@@ -7,6 +7,9 @@ namespace BookShelf.Grains.Feed;
 /// </summary>
 public sealed partial class UpdaterGrain
 {
+    /// <summary>How long a feed with no appends waits before it stores again a page whose store failed.</summary>
+    private static readonly TimeSpan SealRetryAfter = TimeSpan.FromSeconds(1);
+
     private readonly PageSealer _sealer = new();
 
     /// <summary>
@@ -55,31 +58,48 @@ public sealed partial class UpdaterGrain
         }
         catch (Exception ex)
         {
-            // The events stay in the tail; the next append stores the page again (or the next activation, if this one is going).
+            // The events stay in the tail. The next append stores the page again, or, if none comes, a turn of its own a
+            // little later (or the next activation, if this one is going).
             _sealer.StoreEnded(page, succeeded: false);
             LogSealFailed(logger, ex, _group, page.Page);
+            RunOnce(SealRetryAfter, page.Page, () =>
+            {
+                StartSealing();
+                return Task.CompletedTask;
+            });
             return;
         }
 
+        // The next append's write lets go of the page; if none comes first, a turn of its own does.
         _sealer.StoreEnded(page, succeeded: true);
+        RunOnce(TimeSpan.Zero, page.Page, async () =>
+        {
+            await LetGoOfStoredPageAsync();
+            StartSealing();
+        });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> once, after <paramref name="dueTime"/>, as a turn of this activation that never
+    /// interleaves with a call's (both may write the head). Nothing, if the activation is going.
+    /// </summary>
+    private void RunOnce(TimeSpan dueTime, long page, Func<Task> work)
+    {
         try
         {
-            // The next append's write lets go of the page; if none comes first, a turn of its own does (never interleaved
-            // with an append's: both write the head). Each such turn runs once.
             IGrainTimer? timer = null;
             timer = this.RegisterGrainTimer(
                 async _ =>
                 {
                     timer?.Dispose();
-                    await LetGoOfStoredPageAsync();
-                    StartSealing();
+                    await work();
                 },
-                new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = false, KeepAlive = false });
+                new GrainTimerCreationOptions(dueTime, Timeout.InfiniteTimeSpan) { Interleave = false, KeepAlive = false });
         }
         catch (Exception ex)
         {
-            // The activation is going: the next append, or the next activation, lets go of the page.
-            LogLetGoNotScheduled(logger, ex, _group, page.Page);
+            // The activation is going: the next append, or the next activation, seals the page.
+            LogSealTurnNotScheduled(logger, ex, _group, page);
         }
     }
 
@@ -134,9 +154,9 @@ public sealed partial class UpdaterGrain
     [LoggerMessage(1003, LogLevel.Debug, "Feed {Group} sealed page {Page}")]
     private static partial void LogSealed(ILogger logger, string group, long page);
 
-    [LoggerMessage(1008, LogLevel.Warning, "Feed {Group} could not store page {Page}; its events stay in the tail and the next append stores it again")]
+    [LoggerMessage(1008, LogLevel.Warning, "Feed {Group} could not store page {Page}; its events stay in the tail and it is stored again")]
     private static partial void LogSealFailed(ILogger logger, Exception exception, string group, long page);
 
-    [LoggerMessage(1009, LogLevel.Debug, "Feed {Group}: page {Page} is stored; its let-go waits for the next append or activation")]
-    private static partial void LogLetGoNotScheduled(ILogger logger, Exception exception, string group, long page);
+    [LoggerMessage(1009, LogLevel.Debug, "Feed {Group}: no turn could be scheduled for page {Page}; the next append or activation seals it")]
+    private static partial void LogSealTurnNotScheduled(ILogger logger, Exception exception, string group, long page);
 }
