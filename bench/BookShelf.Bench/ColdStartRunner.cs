@@ -109,7 +109,7 @@ public static class ColdStartRunner
     /// The warm p99 of <paramref name="length"/> seconds of posts sent from <paramref name="from"/> on (its last 20 s),
     /// and the p99 of the 5 s window starting at each of its seconds.
     /// </summary>
-    private static (double Warm, double[] Windows) Windows(List<(double At, long Micros)> samples, int from, int length)
+    internal static (double Warm, double[] Windows) Windows(List<(double At, long Micros)> samples, int from, int length)
     {
         var warm = P99(samples.Where(s => s.At >= from + length - 20 && s.At < from + length));
         var windows = Enumerable.Range(0, length).Select(s => P99(samples.Where(x => x.At >= from + s && x.At < from + s + 5))).ToArray();
@@ -117,7 +117,7 @@ public static class ColdStartRunner
     }
 
     /// <summary>The first second from which every 5 s window inside the period stays within <paramref name="limit"/> ms; -1 if none.</summary>
-    private static int SteadyFrom(double[] windows, double limit, int length)
+    internal static int SteadyFrom(double[] windows, double limit, int length)
     {
         var steady = -1;
         for (var s = length - 5; s >= 0 && windows[s] <= limit; s--)
