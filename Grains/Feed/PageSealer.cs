@@ -4,7 +4,7 @@ namespace BookShelf.Grains.Feed;
 internal sealed record FullPage(long Page, List<FeedEvent> Events);
 
 /// <summary>A stored page the head let go of in memory, undone if the head's write fails.</summary>
-internal sealed record PageLetGo(long Page, List<FeedEvent> Events, int RecordedPageSize, Dictionary<string, long>? IndexedBuckets);
+internal sealed record PageLetGo(long Page, List<FeedEvent> Events, Dictionary<string, long>? IndexedBuckets);
 
 /// <summary>
 /// The rules of sealing a feed's pages off the append's path; the <see cref="UpdaterGrain"/> does the storing. Sealing a
@@ -63,10 +63,10 @@ internal sealed class PageSealer
             return null;
         }
 
-        var letGo = new PageLetGo(stored.Page, stored.Events, head.PageSize, head.IndexedBuckets is { } indexed ? new(indexed, StringComparer.Ordinal) : null);
+        // The head's page size needs nothing here: it was recorded with the feed's first write (UpdaterGrain.UseStoredPageSize).
+        var letGo = new PageLetGo(stored.Page, stored.Events, head.IndexedBuckets is { } indexed ? new(indexed, StringComparer.Ordinal) : null);
         head.Tail.RemoveRange(0, pageSize);
         head.SealedPages = stored.Page + 1;
-        head.PageSize = pageSize;
         head.RecordIndexed(stored.Events);
         return letGo;
     }
@@ -81,7 +81,6 @@ internal sealed class PageSealer
         ArgumentNullException.ThrowIfNull(letGo);
         head.Tail.InsertRange(0, letGo.Events);
         head.SealedPages = letGo.Page;
-        head.PageSize = letGo.RecordedPageSize;
         head.IndexedBuckets = letGo.IndexedBuckets;
     }
 

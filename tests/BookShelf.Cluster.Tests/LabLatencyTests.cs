@@ -30,7 +30,7 @@ public sealed class LabLatencyTests : IAsyncLifetime
                 Silos = 3,
                 Gateways = 2,
                 SiloLinkDelay = TimeSpan.Zero,
-                GatewayArguments = ["--Gateway:WritePermitLimit", "100000", "--Gateway:WritePermitLimitPerAddress", "100000"],
+                GatewayArguments = LocalSystemOptions.RaisedWriteLimits,
             },
             clients: 4);
     }

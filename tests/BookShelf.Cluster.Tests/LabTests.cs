@@ -36,7 +36,7 @@ public sealed class LabTests : IAsyncLifetime
                 // As docs/deployment.md sets it up: a primary and two replicas on hosts of their own, a Sentinel
                 // beside each, and posts acknowledged once a replica has them.
                 RedisReplicas = 2,
-                GatewayArguments = ["--Gateway:WritePermitLimit", "100000", "--Gateway:WritePermitLimitPerAddress", "100000", "--Gateway:Feed:RenewInterval", "00:00:02", "--Gateway:ClusterLostAfter", "00:00:06", "--Logging:Console:TimestampFormat", "HH:mm:ss.fff ", "--Logging:LogLevel:BookShelf.Gateway.Posts", "Information", "--Logging:LogLevel:BookShelf.Gateway.Feed", "Debug"],
+                GatewayArguments = [.. LocalSystemOptions.RaisedWriteLimits, "--Gateway:Feed:RenewInterval", "00:00:02", "--Gateway:ClusterLostAfter", "00:00:06", "--Logging:Console:TimestampFormat", "HH:mm:ss.fff ", "--Logging:LogLevel:BookShelf.Gateway.Posts", "Information", "--Logging:LogLevel:BookShelf.Gateway.Feed", "Debug"],
                 SiloArguments = ["--Feed:LeaseDuration", "00:00:08", "--Silo:RedisReplicasToAck", "1", "--Logging:Console:TimestampFormat", "HH:mm:ss.fff "],
             },
             clients: 8);

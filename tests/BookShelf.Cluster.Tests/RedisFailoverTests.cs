@@ -82,7 +82,7 @@ public sealed class RedisFailoverTests
                 Gateways = 2,
                 RedisReplicas = replicas,
                 SiloArguments = siloArguments,
-                GatewayArguments = ["--Gateway:WritePermitLimit", "100000", "--Gateway:WritePermitLimitPerAddress", "100000"],
+                GatewayArguments = LocalSystemOptions.RaisedWriteLimits,
             });
             var clients = new List<ResilientFeedClient>();
             try

@@ -73,12 +73,7 @@ public sealed class FeedPageSizeTests(ClusterFixture fixture)
         var group = Groups.ForPost(Random.Shared.NextInt64(8_000_000_000, 9_000_000_000));
         var updater = fixture.Grains.GetGrain<IUpdaterGrain>(group);
         var ct = TestContext.Current.CancellationToken;
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        fixture.InterceptNextWrite("index", fixture.Grains.GetGrain<IFeedIndexGrain>($"{group}|like:page-size/0").GetGrainId(), async write =>
-        {
-            await release.Task;
-            await write();
-        });
+        var indexWrite = fixture.HoldNextWrite("index", fixture.Grains.GetGrain<IFeedIndexGrain>($"{group}|like:page-size/0").GetGrainId());
         for (var n = 1; n <= 16; n++)
         {
             Assert.Equal(n, await updater.AppendAsync(Like(group, n)));
@@ -86,14 +81,9 @@ public sealed class FeedPageSizeTests(ClusterFixture fixture)
 
         // Page 0 (16 events) is stored, but the head write that would let go of it fails: the activation goes, and
         // the head still holds the 16 events, with no sealed page.
-        var failed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        fixture.InterceptNextWrite("feed", updater.GetGrainId(), _ =>
-        {
-            failed.TrySetResult();
-            return Task.FromException(new InvalidOperationException("storage is down"));
-        });
-        release.SetResult();
-        await failed.Task.WaitAsync(TimeSpan.FromSeconds(10), ct);
+        var failed = fixture.FailNextWrite("feed", updater.GetGrainId());
+        indexWrite.Release();
+        await failed.WaitAsync(TimeSpan.FromSeconds(10), ct);
 
         // The setting changes before the next activation: it must seal page 0 at the size its head recorded.
         var configured = SetPageSize(8);
@@ -113,8 +103,7 @@ public sealed class FeedPageSizeTests(ClusterFixture fixture)
 
     private static FeedEvent Like(string group, int n) => new(0, group, FeedEventKind.LikeChanged, $"like:page-size:{n}", 1, null, "bob", null, 0, n, DateTimeOffset.UtcNow);
 
-    private Feed.FeedState StoredHead(IUpdaterGrain updater) =>
-        fixture.Cluster.Client.ServiceProvider.GetRequiredService<Orleans.Serialization.Serializer>().Deserialize<Feed.FeedState>(fixture.Store[$"feed|{updater.GetGrainId()}"].Data)!;
+    private Feed.FeedState StoredHead(IUpdaterGrain updater) => fixture.StoredHead(updater);
 
     private static void AssertLikes(FeedRead read, int first, int last)
     {

@@ -86,7 +86,8 @@ public sealed class FeedRulesTests
     {
         static FeedState Head(params string[] keys)
         {
-            var head = new FeedState();
+            // As a loaded head is: its page size recorded.
+            var head = new FeedState { PageSize = 2 };
             foreach (var key in keys)
             {
                 head.Stamp(new FeedEvent(0, "g", FeedEventKind.LikeChanged, key, 1, null, "bob", null, 0, 0, DateTimeOffset.UnixEpoch), "g");
@@ -110,7 +111,7 @@ public sealed class FeedRulesTests
         Assert.Equal((1L, 2), (reread.SealedPages, reread.PageSize));
         Assert.Equal(["c"], reread.Tail.Select(e => e.Key));
         PageSealer.Undo(reread, letGo);
-        Assert.Equal((0L, 0), (reread.SealedPages, reread.PageSize));
+        Assert.Equal((0L, 2), (reread.SealedPages, reread.PageSize));
         Assert.Equal(["a", "b", "c"], reread.Tail.Select(e => e.Key));
 
         // A head whose first events differ (same seqs, other keys) does not: the stored page is dropped.

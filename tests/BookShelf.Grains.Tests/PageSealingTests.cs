@@ -18,14 +18,7 @@ public sealed class PageSealingTests(ClusterFixture fixture)
     public async Task AppendsGoOnWhileTheirFullPageIsBeingStored()
     {
         var (group, updater) = NewFeed();
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        fixture.InterceptNextWrite("page", PageId(group, 0), async write =>
-        {
-            held.TrySetResult();
-            await release.Task;
-            await write();
-        });
+        var pageWrite = fixture.HoldNextWrite("page", PageId(group, 0));
         var ct = TestContext.Current.CancellationToken;
 
         // The fixture's page size is 16: the 16th append fills page 0, whose store is held.
@@ -34,7 +27,7 @@ public sealed class PageSealingTests(ClusterFixture fixture)
             Assert.Equal(n, await updater.AppendAsync(Like(group, n)).WaitAsync(Generous, ct));
         }
 
-        await held.Task.WaitAsync(Generous, ct);
+        await pageWrite.Arrived.WaitAsync(Generous, ct);
         for (var n = 17; n <= 20; n++)
         {
             Assert.Equal(n, await updater.AppendAsync(Like(group, n)).WaitAsync(Generous, ct));
@@ -45,7 +38,7 @@ public sealed class PageSealingTests(ClusterFixture fixture)
         Assert.Equal(3, await updater.AppendAsync(Like(group, 3)).WaitAsync(Generous, ct));
         Assert.Equal(0, StoredHead(updater).SealedPages);
 
-        release.SetResult();
+        pageWrite.Release();
         await Poll.UntilAsync(() => Task.FromResult(StoredHead(updater).SealedPages == 1), Generous, $"{group}'s head to let go of its stored page 0", cancellationToken: ct);
         Assert.Equal(Enumerable.Range(17, 4).Select(n => (long)n), StoredHead(updater).Tail.Select(e => e.Seq));
         AssertLikes(await updater.ReadAsync(0, 100), 1, 20);
@@ -66,12 +59,7 @@ public sealed class PageSealingTests(ClusterFixture fixture)
     public async Task APageWhoseStoreFailsIsStoredAgainAndNothingIsLostOrRepeated()
     {
         var (group, updater) = NewFeed();
-        var failed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        fixture.InterceptNextWrite("page", PageId(group, 0), _ =>
-        {
-            failed.TrySetResult();
-            return Task.FromException(new InvalidOperationException("storage is down"));
-        });
+        var failed = fixture.FailNextWrite("page", PageId(group, 0));
         var ct = TestContext.Current.CancellationToken;
 
         // The first store of page 0 fails; the append that filled it answers all the same.
@@ -81,7 +69,7 @@ public sealed class PageSealingTests(ClusterFixture fixture)
         }
 
         // With no append after it, the feed stores the page again by itself.
-        await failed.Task.WaitAsync(Generous, ct);
+        await failed.WaitAsync(Generous, ct);
         await Poll.UntilAsync(() => Task.FromResult(StoredHead(updater).SealedPages == 1), Generous, $"{group}'s page 0 to be stored again after a failed store, with no append", cancellationToken: ct);
 
         for (var n = 17; n <= 40; n++)
@@ -103,29 +91,17 @@ public sealed class PageSealingTests(ClusterFixture fixture)
     {
         var (group, updater) = NewFeed();
         var ct = TestContext.Current.CancellationToken;
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        fixture.InterceptNextWrite("index", fixture.Grains.GetGrain<IFeedIndexGrain>($"{group}|like:sealing/0").GetGrainId(), async write =>
-        {
-            held.TrySetResult();
-            await release.Task;
-            await write();
-        });
+        var indexWrite = fixture.HoldNextWrite("index", fixture.Grains.GetGrain<IFeedIndexGrain>($"{group}|like:sealing/0").GetGrainId());
         for (var n = 1; n <= 16; n++)
         {
             Assert.Equal(n, await updater.AppendAsync(Like(group, n)).WaitAsync(Generous, ct));
         }
 
         // Page 0's keys are held on their way into the index; the head write that would let go of the page will fail.
-        await held.Task.WaitAsync(Generous, ct);
-        var failed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        fixture.InterceptNextWrite("feed", updater.GetGrainId(), _ =>
-        {
-            failed.TrySetResult();
-            return Task.FromException(new InvalidOperationException("storage is down"));
-        });
-        release.SetResult();
-        await failed.Task.WaitAsync(Generous, ct);
+        await indexWrite.Arrived.WaitAsync(Generous, ct);
+        var failed = fixture.FailNextWrite("feed", updater.GetGrainId());
+        indexWrite.Release();
+        await failed.WaitAsync(Generous, ct);
 
         // The page and its keys are stored, but the head still holds all 16 events in its tail.
         var head = StoredHead(updater);
@@ -218,8 +194,7 @@ public sealed class PageSealingTests(ClusterFixture fixture)
 
     private Orleans.Runtime.GrainId PageId(string group, long page) => fixture.Grains.GetGrain<IFeedPageGrain>($"{group}/{page}").GetGrainId();
 
-    private FeedState StoredHead(IUpdaterGrain updater) =>
-        fixture.Cluster.Client.ServiceProvider.GetRequiredService<Serializer>().Deserialize<FeedState>(fixture.Store[$"feed|{updater.GetGrainId()}"].Data)!;
+    private FeedState StoredHead(IUpdaterGrain updater) => fixture.StoredHead(updater);
 
     private static void AssertLikes(FeedRead read, int first, int last)
     {

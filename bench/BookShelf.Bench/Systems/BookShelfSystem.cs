@@ -60,7 +60,7 @@ public sealed class BookShelfSystem : ISystemUnderTest
             RedisAppendFsync = "everysec",
             GatewayArguments =
             [
-                "--Gateway:WritePermitLimit", "1000000", "--Gateway:WritePermitLimitPerAddress", "1000000",
+                .. LocalSystemOptions.RaisedWriteLimits,
                 "--Gateway:SignInPermitLimit", "1000", "--Gateway:SignInPermitLimitPerAddress", "1000",
                 "--Gateway:SignUpPermitLimitPerAddress", "1000", "--Gateway:SignUpPermitLimit", "100000",
                 "--Gateway:MaxConnectionsPerAddress", "100000",

@@ -54,6 +54,34 @@ public class ClusterFixture : IAsyncLifetime
     public void InterceptNextWrite(string stateName, Orleans.Runtime.GrainId grainId, Func<Func<Task>, Task> intercept) =>
         Assert.True(_interceptors.TryAdd(SharedMemoryGrainStorage.Key(stateName, grainId), intercept), "a write of that grain is already intercepted");
 
+    /// <summary>Holds the next write of <paramref name="stateName"/> for <paramref name="grainId"/> until <see cref="HeldWrite.Release"/>.</summary>
+    public HeldWrite HoldNextWrite(string stateName, Orleans.Runtime.GrainId grainId)
+    {
+        var held = new HeldWrite();
+        InterceptNextWrite(stateName, grainId, held.HoldAsync);
+        return held;
+    }
+
+    /// <summary>Fails the next write of <paramref name="stateName"/> for <paramref name="grainId"/> (nothing stored); the task completes when it has.</summary>
+    public Task FailNextWrite(string stateName, Orleans.Runtime.GrainId grainId)
+    {
+        var failed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        InterceptNextWrite(stateName, grainId, _ =>
+        {
+            failed.TrySetResult();
+            return Task.FromException(new InvalidOperationException("storage is down"));
+        });
+        return failed.Task;
+    }
+
+    /// <summary>A feed's head as its last write stored it.</summary>
+    public Feed.FeedState StoredHead(IUpdaterGrain updater)
+    {
+        var serializer = Cluster.Client.ServiceProvider.GetRequiredService<Serializer>();
+        return serializer.Deserialize<Feed.FeedState>(Store[$"feed|{updater.GetGrainId()}"].Data)
+            ?? throw new InvalidOperationException($"Feed {updater.GetPrimaryKeyString()} is not stored.");
+    }
+
     /// <summary>The outbox journal every silo shares.</summary>
     public SharedOutboxJournal Journal => _journal;
 

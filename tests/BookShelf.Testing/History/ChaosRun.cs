@@ -73,7 +73,7 @@ public static class ChaosRun
             Folder = options.Folder,
             Silos = options.Silos,
             Gateways = options.Gateways,
-            GatewayArguments = ["--Gateway:WritePermitLimit", "1000000", "--Gateway:WritePermitLimitPerAddress", "1000000", "--Gateway:Feed:RenewInterval", "00:00:02"],
+            GatewayArguments = [.. LocalSystemOptions.RaisedWriteLimits, "--Gateway:Feed:RenewInterval", "00:00:02"],
             SiloArguments = ["--Feed:LeaseDuration", "00:00:08"],
         });
         options.Log($"system up: {options.Silos} silos, {options.Gateways} gateways, redis on {system.RedisPort} ({system.Directory})");
