@@ -45,7 +45,9 @@ public sealed class WireContractTests
     {
         using var deps = JsonDocument.Parse(File.ReadAllText(depsJson));
         var result = new Dictionary<string, Version?>(StringComparer.OrdinalIgnoreCase);
-        foreach (var library in deps.RootElement.GetProperty("targets").EnumerateObject().First().Value.EnumerateObject())
+        // The target the host reads: a publish for a platform also lists an empty platform-neutral one.
+        var target = deps.RootElement.GetProperty("runtimeTarget").GetProperty("name").GetString()!;
+        foreach (var library in deps.RootElement.GetProperty("targets").GetProperty(target).EnumerateObject())
         {
             if (!library.Value.TryGetProperty("runtime", out var runtime))
             {

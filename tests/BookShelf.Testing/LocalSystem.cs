@@ -64,11 +64,11 @@ public sealed class LocalSystem : IAsyncDisposable
     /// <summary>With <see cref="LocalSystemOptions.SiloLinkDelay"/>: the proxy in front of each silo's silo port, by silo.</summary>
     public IReadOnlyList<DelayProxy> SiloLinks => _siloLinks;
 
-    /// <summary>The silo's program, as this system runs it.</summary>
-    public static string SiloDll => Path.Combine(SystemRoot, "Silo", "bin", Configuration, "net10.0", "BookShelf.Silo.dll");
+    /// <summary>The silo's program, as this system runs it: the build's precompiled publish (Directory.Build.targets).</summary>
+    public static string SiloDll => ProgramDll("Silo", "BookShelf.Silo.dll");
 
-    /// <summary>The gateway's program, as this system runs it.</summary>
-    public static string GatewayDll => Path.Combine(SystemRoot, "Gateway", "bin", Configuration, "net10.0", "BookShelf.Gateway.dll");
+    /// <summary>The gateway's program, as this system runs it: the build's precompiled publish (Directory.Build.targets).</summary>
+    public static string GatewayDll => ProgramDll("Gateway", "BookShelf.Gateway.dll");
 
     /// <summary>The cluster's (and service's) id, as every process of this system is given it.</summary>
     public string ClusterId => _clusterId;
@@ -84,6 +84,17 @@ public sealed class LocalSystem : IAsyncDisposable
     /// <c>BOOKSHELF_SYSTEM_ROOT</c> (to measure another build, e.g. an earlier commit, with these tools).
     /// </summary>
     public static string SystemRoot { get; } = Environment.GetEnvironmentVariable("BOOKSHELF_SYSTEM_ROOT") is { Length: > 0 } root ? root : RepositoryRoot;
+
+    /// <summary>
+    /// A program of <see cref="SystemRoot"/>: its build's precompiled publish, <c>bin/&lt;configuration&gt;/ready/</c>. Only
+    /// in another checkout (<c>BOOKSHELF_SYSTEM_ROOT</c>) built before the build published it, the plain build output.
+    /// </summary>
+    private static string ProgramDll(string project, string dll)
+    {
+        var ready = Path.Combine(SystemRoot, project, "bin", Configuration, "ready", dll);
+        var plain = Path.Combine(SystemRoot, project, "bin", Configuration, "net10.0", dll);
+        return SystemRoot != RepositoryRoot && !File.Exists(ready) && File.Exists(plain) ? plain : ready;
+    }
 
     /// <summary>Starts Redis, the silos and the gateways, and waits until every one is ready.</summary>
     public static async Task<LocalSystem> StartAsync(LocalSystemOptions options)
@@ -154,7 +165,7 @@ public sealed class LocalSystem : IAsyncDisposable
         var host = HostAddress(SiloHost(index));
         var args = new List<string>
         {
-            Path.Combine(SystemRoot, "Silo", "bin", Configuration, "net10.0", "BookShelf.Silo.dll"),
+            SiloDll,
             "--urls", $"http://{host}:{httpPort}",
             "--Orleans:ClusterId", _clusterId, "--Orleans:ServiceId", _clusterId,
         };
