@@ -64,10 +64,10 @@ public sealed class LocalSystem : IAsyncDisposable
     /// <summary>With <see cref="LocalSystemOptions.SiloLinkDelay"/>: the proxy in front of each silo's silo port, by silo.</summary>
     public IReadOnlyList<DelayProxy> SiloLinks => _siloLinks;
 
-    /// <summary>The silo's program, as this system runs it: the build's precompiled publish (Directory.Build.targets).</summary>
+    /// <summary>The silo's program, as this system runs it: the build's precompiled publish (<see cref="ProgramDll"/>).</summary>
     public static string SiloDll => ProgramDll("Silo", "BookShelf.Silo.dll");
 
-    /// <summary>The gateway's program, as this system runs it: the build's precompiled publish (Directory.Build.targets).</summary>
+    /// <summary>The gateway's program, as this system runs it: the build's precompiled publish (<see cref="ProgramDll"/>).</summary>
     public static string GatewayDll => ProgramDll("Gateway", "BookShelf.Gateway.dll");
 
     /// <summary>The cluster's (and service's) id, as every process of this system is given it.</summary>
@@ -86,15 +86,30 @@ public sealed class LocalSystem : IAsyncDisposable
     public static string SystemRoot { get; } = Environment.GetEnvironmentVariable("BOOKSHELF_SYSTEM_ROOT") is { Length: > 0 } root ? root : RepositoryRoot;
 
     /// <summary>
-    /// A program of <see cref="SystemRoot"/>: its build's precompiled publish, <c>bin/&lt;configuration&gt;/ready/</c>. Only
-    /// in another checkout (<c>BOOKSHELF_SYSTEM_ROOT</c>) built before the build published it, the plain build output.
+    /// A program of <see cref="SystemRoot"/>: its build's precompiled publish, <c>bin/&lt;configuration&gt;/ready/</c>
+    /// (ReadyToRun.props). A publish older than the plain build output is stale (a build with
+    /// <c>-p:PublishReadyToRunOnBuild=false</c>, or another commit checked out and built): in this repository that is an
+    /// error; in another checkout (<c>BOOKSHELF_SYSTEM_ROOT</c>, e.g. an earlier commit that did not publish) the plain
+    /// build output runs.
     /// </summary>
     private static string ProgramDll(string project, string dll)
     {
         var ready = Path.Combine(SystemRoot, project, "bin", Configuration, "ready", dll);
         var plain = Path.Combine(SystemRoot, project, "bin", Configuration, "net10.0", dll);
-        return SystemRoot != RepositoryRoot && !File.Exists(ready) && File.Exists(plain) ? plain : ready;
+        var readyIsCurrent = File.Exists(ready) && (!File.Exists(plain) || NewestOwnAssembly(ready) >= NewestOwnAssembly(plain));
+        if (readyIsCurrent || !File.Exists(plain))
+        {
+            return ready;
+        }
+
+        return SystemRoot != RepositoryRoot
+            ? plain
+            : throw new InvalidOperationException($"{ready} is missing or older than {plain}: build the solution with its precompiled publish (dotnet build, without -p:PublishReadyToRunOnBuild=false).");
     }
+
+    /// <summary>When the newest of the solution's own assemblies beside <paramref name="dll"/> was written.</summary>
+    private static DateTime NewestOwnAssembly(string dll) =>
+        System.IO.Directory.GetFiles(Path.GetDirectoryName(dll)!, "BookShelf.*.dll").Max(File.GetLastWriteTimeUtc);
 
     /// <summary>Starts Redis, the silos and the gateways, and waits until every one is ready.</summary>
     public static async Task<LocalSystem> StartAsync(LocalSystemOptions options)
