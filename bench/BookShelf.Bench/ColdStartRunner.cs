@@ -70,6 +70,8 @@ public static class ColdStartRunner
         var windowsAfterFirst = (seconds / 5) - 1;
 
         var firstTen = string.Join(", ", perSecond.Take(10).Select(Ms));
+        // Whether the first second's p99 is one post (the first through each cold path) or many.
+        var firstSecond = string.Join(", ", samples.Where(x => x.At < 1).OrderBy(x => x.At).Select(x => Ms(x.Micros / 1000.0)));
         // What keeps a later window above 1.5x warm: the slow posts after the first 10 s, by when they were sent, with
         // every process's GC pause while each was in flight (to the sampler's half-second grain).
         var slow = samples.Where(x => x.At >= 10 && x.At < seconds && x.Micros / 1000.0 > warm * 1.5).OrderBy(x => x.At).ToList();
@@ -99,6 +101,7 @@ public static class ColdStartRunner
             | mean p99 of the 5 s windows after the first (ms) | {MeanAfterFirst(windows):F1} | {MeanAfterFirst(controlWindows):F1} |
             | p99 of each 5 s window, 0–5 s, 5–10 s, … (ms) | {string.Join(", ", EndToEnd(windows).Select(Ms))} | {string.Join(", ", EndToEnd(controlWindows).Select(Ms))} |
             | post p99 in each of the first 10 s (ms) | {firstTen} | |
+            | each post of the first second, in the order sent (ms) | {firstSecond} | |
             | posts above 1.5× the period's warm, 10–{seconds} s (sent at, took, GC pauses meanwhile) | {(slowLater.Length == 0 ? "none" : slowLater)} | |
             | of those, with a server GC pause in flight (to the half second) | {duringSlow} of {slow.Count} (of all posts 10–{seconds} s: {duringAny:F0} %) | |
             | GC pauses, by process (10–{seconds} s; {seconds}–{seconds * 2} s) | {GcTotals(10, seconds)} | {GcTotals(seconds, seconds * 2)} |

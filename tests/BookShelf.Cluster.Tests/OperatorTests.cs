@@ -24,10 +24,13 @@ public sealed class OperatorTests : IAsyncLifetime
             Folder = "operators",
             Silos = 1,
             Gateways = 1,
-            SiloArguments = [.. otlp, "--Silo:Dashboard", "true"],
-            GatewayArguments = otlp,
+            // The log levels the hosts ship with (appsettings.json), with this solution's own lines at Debug.
+            SiloArguments = [.. otlp, "--Silo:Dashboard", "true", .. ShippedLogLevels],
+            GatewayArguments = [.. otlp, .. ShippedLogLevels],
         });
     }
+
+    private static readonly string[] ShippedLogLevels = ["--Logging:LogLevel:Default", "Information", "--Logging:LogLevel:BookShelf", "Debug"];
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
@@ -52,6 +55,35 @@ public sealed class OperatorTests : IAsyncLifetime
             Contains(e, id) && Contains(e, Encoding.UTF8.GetBytes(service)) && (span is null || Contains(e, Encoding.UTF8.GetBytes(span))));
         await Poll.UntilAsync(() => Task.FromResult(From("bookshelf-gateway", "POST") && From("bookshelf-silo", "PostCreatorGrain")), TimeSpan.FromSeconds(30),
             "spans of the trace from the gateway (its HTTP request) and from the silo (the create's grain call)", cancellationToken: TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task PlacingAGrainWritesNoLineToAnOperatorsLog()
+    {
+        // Orleans 10 places activations through a Polly pipeline, which logs every placement at Information: two lines
+        // per new activation (every post read after its activation was collected, every group) in a log at its default level.
+        using var api = new ApiClient(_system.Gateways[0].BaseAddress);
+        await api.SignUpAndSignInAsync();
+        var id = await api.CreatePostAsync("Placed", "Read me.");
+        Assert.NotNull(await api.GetJsonAsync($"/api/posts/{id}"));
+
+        // The site feed and the id block were placed before the silo logged the post's creation, and a logger writes its
+        // lines in order: once that line is in the file, so is any line of theirs. (The read's placement may still be queued.)
+        var silo = _system.Silos[0].Process.LogPath;
+        await Poll.UntilAsync(() => Task.FromResult(Lines(silo).Any(l => l.Contains($"Post {id} created", StringComparison.Ordinal))), TimeSpan.FromSeconds(10),
+            $"the silo's Debug line for post {id}", cancellationToken: TestContext.Current.CancellationToken);
+        foreach (var log in new[] { silo, _system.Gateways[0].Process.LogPath })
+        {
+            var placements = Lines(log).Where(l => l.Contains("Polly", StringComparison.Ordinal) || l.Contains("Orleans.Placement", StringComparison.Ordinal)).ToList();
+            Assert.True(placements.Count == 0, $"{Path.GetFileName(log)} logged placements:\n{string.Join('\n', placements.Take(6))}");
+        }
+    }
+
+    private static List<string> Lines(string log)
+    {
+        using var stream = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        return [.. reader.ReadToEnd().Split('\n')];
     }
 
     [Fact]
