@@ -70,20 +70,13 @@ public sealed class OperatorTests : IAsyncLifetime
         // The site feed and the id block were placed before the silo logged the post's creation, and a logger writes its
         // lines in order: once that line is in the file, so is any line of theirs. (The read's placement may still be queued.)
         var silo = _system.Silos[0].Process.LogPath;
-        await Poll.UntilAsync(() => Task.FromResult(Lines(silo).Any(l => l.Contains($"Post {id} created", StringComparison.Ordinal))), TimeSpan.FromSeconds(10),
+        await Poll.UntilAsync(() => Task.FromResult(File.ReadLines(silo).Any(l => l.Contains($"Post {id} created", StringComparison.Ordinal))), TimeSpan.FromSeconds(10),
             $"the silo's Debug line for post {id}", cancellationToken: TestContext.Current.CancellationToken);
         foreach (var log in new[] { silo, _system.Gateways[0].Process.LogPath })
         {
-            var placements = Lines(log).Where(l => l.Contains("Polly", StringComparison.Ordinal) || l.Contains("Orleans.Placement", StringComparison.Ordinal)).ToList();
+            var placements = File.ReadLines(log).Where(l => l.Contains("Polly", StringComparison.Ordinal) || l.Contains("Orleans.Placement", StringComparison.Ordinal)).ToList();
             Assert.True(placements.Count == 0, $"{Path.GetFileName(log)} logged placements:\n{string.Join('\n', placements.Take(6))}");
         }
-    }
-
-    private static List<string> Lines(string log)
-    {
-        using var stream = new FileStream(log, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        using var reader = new StreamReader(stream);
-        return [.. reader.ReadToEnd().Split('\n')];
     }
 
     [Fact]
