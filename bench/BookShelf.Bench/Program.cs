@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using BookShelf.Bench;
 using BookShelf.Bench.Measure;
@@ -35,6 +36,14 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true;
     cancel.Cancel();
 };
+
+// SIGTERM (kill, a supervisor, a CI timeout) stops a run as Ctrl-C does: on the way out, the Redis, silos, gateways
+// and workers it started are stopped too. Without this the runtime exited at once and left them running.
+using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+{
+    context.Cancel = true;
+    cancel.Cancel();
+});
 
 var started = DateTimeOffset.UtcNow;
 var command = "./bookshelf bench " + string.Join(' ', args);

@@ -72,7 +72,118 @@ public sealed class BenchSmokeTests
         Assert.Contains("Home page / post's page:", output, StringComparison.Ordinal);
     }
 
-    private static async Task<(int ExitCode, string Output)> RunBenchAsync(IReadOnlyList<string> arguments, TimeSpan timeout)
+    [Fact]
+    public async Task ABenchStoppedWithSigtermStopsTheProcessesItStarted()
+    {
+        // The cold start posts for three minutes once its system is up: long enough to be stopped in the middle.
+        using var process = Process.Start(BenchStartInfo(["--cold-start"]))!;
+        var output = new System.Text.StringBuilder();
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+            }
+
+            if (e.Data?.StartsWith("[bookshelf cold-start] ready", StringComparison.Ordinal) == true)
+            {
+                ready.TrySetResult();
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var started = new List<int>();
+        try
+        {
+            await ready.Task.WaitAsync(TimeSpan.FromMinutes(3), TestContext.Current.CancellationToken);
+            started.AddRange(Descendants(process.Id));
+            Assert.True(started.Count >= 4, $"the bench started Redis, two silos and a gateway: {started.Count} processes");
+
+            using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
+            }
+
+            await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromMinutes(1), TestContext.Current.CancellationToken);
+            await Poll.UntilAsync(() => Task.FromResult(started.All(pid => !Alive(pid))), TimeSpan.FromSeconds(30),
+                "every process the bench started has exited", cancellationToken: TestContext.Current.CancellationToken);
+        }
+        finally
+        {
+            // Whatever this test's bench left behind is stopped here, by the PIDs it recorded.
+            foreach (var pid in started.Where(Alive).Append(process.Id))
+            {
+                try
+                {
+                    using var left = Process.GetProcessById(pid);
+                    left.Kill(entireProcessTree: true);
+                }
+                catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+                {
+                    // Gone meanwhile.
+                }
+            }
+        }
+    }
+
+    /// <summary>Every process below <paramref name="root"/> (from /proc's parent links).</summary>
+    private static List<int> Descendants(int root)
+    {
+        var parents = new Dictionary<int, int>();
+        foreach (var dir in Directory.GetDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(dir), out var pid) && ParentOf(pid) is { } parent)
+            {
+                parents[pid] = parent;
+            }
+        }
+
+        var found = new List<int>();
+        var frontier = new Queue<int>([root]);
+        while (frontier.TryDequeue(out var next))
+        {
+            foreach (var child in parents.Where(p => p.Value == next).Select(p => p.Key))
+            {
+                found.Add(child);
+                frontier.Enqueue(child);
+            }
+        }
+
+        return found;
+    }
+
+    private static int? ParentOf(int pid)
+    {
+        try
+        {
+            // /proc/<pid>/stat: "pid (name) state ppid ..."; the name may hold spaces, so read after its last ')'.
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return int.Parse(fields[1], CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Whether <paramref name="pid"/> runs (a zombie, exited but not yet reaped, does not).</summary>
+    private static bool Alive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)] != 'Z';
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static ProcessStartInfo BenchStartInfo(IReadOnlyList<string> arguments)
     {
         var configuration = typeof(BenchSmokeTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
         var dll = Path.Combine(LocalSystem.RepositoryRoot, "bench", "BookShelf.Bench", "bin", configuration, "net10.0", "BookShelf.Bench.dll");
@@ -83,7 +194,12 @@ public sealed class BenchSmokeTests
             info.ArgumentList.Add(argument);
         }
 
-        using var process = Process.Start(info)!;
+        return info;
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunBenchAsync(IReadOnlyList<string> arguments, TimeSpan timeout)
+    {
+        using var process = Process.Start(BenchStartInfo(arguments))!;
         var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
