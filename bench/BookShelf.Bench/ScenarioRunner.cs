@@ -201,8 +201,9 @@ public sealed class ScenarioRunner(ISystemUnderTest system, Scenario scenario, T
                     : await system.CreatePostAsync($"bench {scenario.Name} {phase} #{i}", cancellationToken);
                 records.Add(new PostRecord(id, sent, Stopwatch.GetTimestamp()));
             }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            catch (Exception ex) when (ex is HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
             {
+                // A failed or timed-out post counts as failed; a stopped run (Ctrl-C, SIGTERM) ends instead.
                 records.Add(new PostRecord(0, sent, Stopwatch.GetTimestamp()));
             }
         }

@@ -78,75 +78,86 @@ public sealed class BenchSmokeTests
         // The cold start posts for three minutes once its system is up: long enough to be stopped in the middle.
         using var process = Process.Start(BenchStartInfo(["--cold-start"]))!;
         var output = new System.Text.StringBuilder();
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-            }
-
-            if (e.Data?.StartsWith("[bookshelf cold-start] ready", StringComparison.Ordinal) == true)
-            {
-                ready.TrySetResult();
-            }
-        };
+        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var started = new List<int>();
+        string Output() { lock (output) { return output.ToString(); } }
+
+        var started = new List<(int Pid, long StartTime)>();
+        var cancellationToken = TestContext.Current.CancellationToken;
         try
         {
-            await ready.Task.WaitAsync(TimeSpan.FromMinutes(3), TestContext.Current.CancellationToken);
+            // Up: Redis, two silos, a gateway and a load worker run below the bench (or it failed first).
+            await Poll.UntilAsync(() => Task.FromResult(process.HasExited || Descendants(process.Id).Any(p => CommandLine(p.Pid).EndsWith(" worker", StringComparison.Ordinal))),
+                TimeSpan.FromMinutes(3), "the bench's system and load worker running", cancellationToken: cancellationToken);
+            Assert.False(process.HasExited, $"the bench exited before its system was up:\n{Output()}");
             started.AddRange(Descendants(process.Id));
-            Assert.True(started.Count >= 4, $"the bench started Redis, two silos and a gateway: {started.Count} processes");
+            Assert.True(started.Count >= 5, $"the bench started Redis, two silos, a gateway and a worker: {started.Count} processes");
 
             using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
             {
-                await kill.WaitForExitAsync(TestContext.Current.CancellationToken);
+                await kill.WaitForExitAsync(cancellationToken);
+                Assert.Equal(0, kill.ExitCode);
             }
 
-            await process.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromMinutes(1), TestContext.Current.CancellationToken);
-            await Poll.UntilAsync(() => Task.FromResult(started.All(pid => !Alive(pid))), TimeSpan.FromSeconds(30),
-                "every process the bench started has exited", cancellationToken: TestContext.Current.CancellationToken);
+            await process.WaitForExitAsync(cancellationToken).WaitAsync(TimeSpan.FromMinutes(1), cancellationToken);
+            Assert.True(process.ExitCode == 143, $"the bench exited with {process.ExitCode}, not 128 + SIGTERM:\n{Output()}");
+            await Poll.UntilAsync(() => Task.FromResult(!started.Any(Runs)), TimeSpan.FromSeconds(30),
+                "every process the bench started to exit", cancellationToken: cancellationToken);
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message} Still running: {string.Join(", ", started.Where(Runs).Select(p => $"{p.Pid} ({CommandLine(p.Pid)})"))}\n{Output()}", ex);
         }
         finally
         {
-            // Whatever this test's bench left behind is stopped here, by the PIDs it recorded.
-            foreach (var pid in started.Where(Alive).Append(process.Id))
+            // Whatever this test's bench left behind is stopped here: the processes it recorded, each still the same
+            // process (its start time unchanged), and the bench itself through its own handle.
+            foreach (var (pid, _) in started.Where(Runs))
             {
-                try
-                {
-                    using var left = Process.GetProcessById(pid);
-                    left.Kill(entireProcessTree: true);
-                }
-                catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
-                {
-                    // Gone meanwhile.
-                }
+                Kill(pid);
+            }
+
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
             }
         }
     }
 
-    /// <summary>Every process below <paramref name="root"/> (from /proc's parent links).</summary>
-    private static List<int> Descendants(int root)
+    private static void Kill(int pid)
     {
-        var parents = new Dictionary<int, int>();
+        try
+        {
+            using var left = Process.GetProcessById(pid);
+            left.Kill();
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // Gone meanwhile.
+        }
+    }
+
+    /// <summary>Every process below <paramref name="root"/> (from /proc's parent links), with its start time.</summary>
+    private static List<(int Pid, long StartTime)> Descendants(int root)
+    {
+        var stats = new Dictionary<int, (int Parent, long StartTime)>();
         foreach (var dir in Directory.GetDirectories("/proc"))
         {
-            if (int.TryParse(Path.GetFileName(dir), out var pid) && ParentOf(pid) is { } parent)
+            if (int.TryParse(Path.GetFileName(dir), out var pid) && Stat(pid) is { } stat)
             {
-                parents[pid] = parent;
+                stats[pid] = (stat.Parent, stat.StartTime);
             }
         }
 
-        var found = new List<int>();
+        var found = new List<(int Pid, long StartTime)>();
         var frontier = new Queue<int>([root]);
         while (frontier.TryDequeue(out var next))
         {
-            foreach (var child in parents.Where(p => p.Value == next).Select(p => p.Key))
+            foreach (var (child, stat) in stats.Where(s => s.Value.Parent == next))
             {
-                found.Add(child);
+                found.Add((child, stat.StartTime));
                 frontier.Enqueue(child);
             }
         }
@@ -154,14 +165,17 @@ public sealed class BenchSmokeTests
         return found;
     }
 
-    private static int? ParentOf(int pid)
+    /// <summary>
+    /// A process's state, parent and start time from /proc/&lt;pid&gt;/stat ("pid (name) state ppid ..."; the name may
+    /// hold spaces and parentheses, so the fields are read after its last ')'; the start time is field 22).
+    /// </summary>
+    private static (char State, int Parent, long StartTime)? Stat(int pid)
     {
         try
         {
-            // /proc/<pid>/stat: "pid (name) state ppid ..."; the name may hold spaces, so read after its last ')'.
             var stat = File.ReadAllText($"/proc/{pid}/stat");
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return int.Parse(fields[1], CultureInfo.InvariantCulture);
+            return (fields[0][0], int.Parse(fields[1], CultureInfo.InvariantCulture), long.Parse(fields[19], CultureInfo.InvariantCulture));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
         {
@@ -169,17 +183,19 @@ public sealed class BenchSmokeTests
         }
     }
 
-    /// <summary>Whether <paramref name="pid"/> runs (a zombie, exited but not yet reaped, does not).</summary>
-    private static bool Alive(int pid)
+    /// <summary>Whether the recorded process still runs: the same start time (not a reused PID), and not a zombie.</summary>
+    private static bool Runs((int Pid, long StartTime) process) =>
+        Stat(process.Pid) is { } stat && stat.StartTime == process.StartTime && stat.State != 'Z';
+
+    private static string CommandLine(int pid)
     {
         try
         {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[(stat.LastIndexOf(')') + 2)] != 'Z';
+            return File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').TrimEnd();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return false;
+            return "";
         }
     }
 

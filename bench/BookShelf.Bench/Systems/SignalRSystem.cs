@@ -54,9 +54,11 @@ public sealed class SignalRSystem : ISystemUnderTest
             ["BASE_PORT"] = basePort.ToString(CultureInfo.InvariantCulture),
             ["REDIS_PORT"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
         };
-        await RunAsync(Script, ["start", processes.ToString(CultureInfo.InvariantCulture)], environment, cancellationToken);
+        // The start itself is not cancelled (it is bounded): a start cut short would leave what it started running.
+        await RunAsync(Script, ["start", processes.ToString(CultureInfo.InvariantCulture)], environment, CancellationToken.None);
         try
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var peers = (await RunAsync(Script, ["pids"], environment, cancellationToken)).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
             var redis = int.Parse(File.ReadAllText(Path.Combine(state, "pids", "redis.pid")).Trim(), CultureInfo.InvariantCulture);
             var posts = new PostClient(new Uri($"http://127.0.0.1:{basePort}/"));
