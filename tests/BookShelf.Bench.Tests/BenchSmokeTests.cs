@@ -165,23 +165,11 @@ public sealed class BenchSmokeTests
         return found;
     }
 
-    /// <summary>
-    /// A process's state, parent and start time from /proc/&lt;pid&gt;/stat ("pid (name) state ppid ..."; the name may
-    /// hold spaces and parentheses, so the fields are read after its last ')'; the start time is field 22).
-    /// </summary>
-    private static (char State, int Parent, long StartTime)? Stat(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return (fields[0][0], int.Parse(fields[1], CultureInfo.InvariantCulture), long.Parse(fields[19], CultureInfo.InvariantCulture));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
-        {
-            return null;
-        }
-    }
+    /// <summary>A process's state, parent and start time (<see cref="Measure.ProcessStats.StatFields"/>); null if it is gone.</summary>
+    private static (char State, int Parent, long StartTime)? Stat(int pid) =>
+        Measure.ProcessStats.StatFields(pid) is { } fields
+            ? (fields[0][0], int.Parse(fields[1], CultureInfo.InvariantCulture), long.Parse(fields[19], CultureInfo.InvariantCulture))
+            : null;
 
     /// <summary>Whether the recorded process still runs: the same start time (not a reused PID), and not a zombie.</summary>
     private static bool Runs((int Pid, long StartTime) process) =>

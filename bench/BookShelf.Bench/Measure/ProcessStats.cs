@@ -8,20 +8,26 @@ public static class ProcessStats
     private static readonly double TicksPerSecond = ClockTicks();
 
     /// <summary>User + system CPU seconds <paramref name="pid"/> has used (0 if it is gone).</summary>
-    public static double CpuSeconds(int pid)
+    public static double CpuSeconds(int pid) =>
+        StatFields(pid) is { } fields
+            ? (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond
+            : 0;
+
+    /// <summary>
+    /// The fields of <c>/proc/&lt;pid&gt;/stat</c> after the command name (which is in parentheses and may hold spaces
+    /// and parentheses): [0] is the state, [1] the parent's pid, [11] and [12] user and system ticks, [19] the start
+    /// time (fields 3, 4, 14, 15 and 22 of proc(5)). Null if the process is gone.
+    /// </summary>
+    public static string[]? StatFields(int pid)
     {
         try
         {
             var stat = File.ReadAllText($"/proc/{pid}/stat");
-            // Fields after the command name (which is in parentheses and may hold spaces).
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            var user = long.Parse(fields[11], CultureInfo.InvariantCulture);
-            var system = long.Parse(fields[12], CultureInfo.InvariantCulture);
-            return (user + system) / TicksPerSecond;
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return 0;
+            return null;
         }
     }
 
